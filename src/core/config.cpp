@@ -1,0 +1,320 @@
+#include "core/config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/toml_lite.h"
+
+extern char** environ;
+
+namespace cellfleet {
+
+namespace {
+
+// One key: where it lives, how to read and write it, what it means.
+struct Setting {
+  std::string section;
+  std::string key;
+  std::string doc;
+  std::function<void(Config&, const toml_lite::Value&)> set;  // throws std::invalid_argument
+  std::function<toml_lite::Value(const Config&)> get;
+  bool is_int;
+  bool secret = false;  // never printed: `cellfleet config` shows "<redacted>"
+};
+
+template <typename Section>
+Setting int_setting(std::string section, std::string key, Section Config::*sec,
+                    std::int64_t Section::*field, std::int64_t min, std::int64_t max,
+                    std::string doc) {
+  return Setting{
+      section,
+      key,
+      std::move(doc) + fmt::format(" ({}..{})", min, max),
+      [sec, field, min, max](Config& c, const toml_lite::Value& v) {
+        const auto* n = std::get_if<std::int64_t>(&v);
+        if (!n) throw std::invalid_argument("must be an integer");
+        if (*n < min || *n > max) {
+          throw std::invalid_argument(fmt::format("must be between {} and {}", min, max));
+        }
+        c.*sec.*field = *n;
+      },
+      [sec, field](const Config& c) { return toml_lite::Value(c.*sec.*field); },
+      true};
+}
+
+template <typename Section>
+Setting string_setting(std::string section, std::string key, Section Config::*sec,
+                       std::string Section::*field, std::vector<std::string> allowed,
+                       std::string doc) {
+  if (!allowed.empty()) {
+    doc += fmt::format(" (one of: {})", fmt::join(allowed, ", "));
+  }
+  return Setting{
+      section,
+      key,
+      std::move(doc),
+      [sec, field, allowed](Config& c, const toml_lite::Value& v) {
+        const auto* s = std::get_if<std::string>(&v);
+        if (!s) throw std::invalid_argument("must be a string");
+        if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), *s) == allowed.end()) {
+          throw std::invalid_argument(fmt::format("must be one of: {}", fmt::join(allowed, ", ")));
+        }
+        c.*sec.*field = *s;
+      },
+      [sec, field](const Config& c) { return toml_lite::Value(c.*sec.*field); },
+      false};
+}
+
+void validate_listen(const std::string& listen);
+
+const std::vector<Setting>& settings() {
+  using C = Config;
+  static const std::vector<Setting> table = [] {
+    std::vector<Setting> t;
+    const std::int64_t big = 1LL << 40;
+    auto listen = string_setting("server", "listen", &C::server, &C::Server::listen, {},
+                                 "Address and port to listen on, HOST:PORT with an IP address "
+                                 "([::1]:8080 for IPv6); port 0 picks a free port");
+    auto set_listen = listen.set;
+    listen.set = [set_listen](Config& c, const toml_lite::Value& v) {
+      if (const auto* s = std::get_if<std::string>(&v)) validate_listen(*s);
+      set_listen(c, v);
+    };
+    t.push_back(std::move(listen));
+    t.push_back(int_setting("server", "io_threads", &C::server, &C::Server::io_threads, 1, 64,
+                            "Threads reading and writing sockets"));
+    t.push_back(int_setting("server", "worker_threads", &C::server, &C::Server::worker_threads, 1,
+                            256, "Threads running request handlers (store calls block these)"));
+    t.push_back(int_setting("server", "worker_queue", &C::server, &C::Server::worker_queue, 1,
+                            1000000,
+                            "Requests that may wait for a worker before the server answers 503"));
+    t.push_back(int_setting("server", "max_body_bytes", &C::server, &C::Server::max_body_bytes, 1,
+                            1LL << 30, "Largest request body accepted; larger gets 413"));
+    t.push_back(int_setting("server", "max_header_bytes", &C::server, &C::Server::max_header_bytes,
+                            1024, 1LL << 20,
+                            "Largest request header block accepted; larger gets 431"));
+    t.push_back(int_setting("server", "max_connections", &C::server, &C::Server::max_connections, 1,
+                            1000000,
+                            "Open connections allowed; one more is answered 503 and closed"));
+    t.push_back(int_setting("server", "read_timeout_ms", &C::server, &C::Server::read_timeout_ms,
+                            100, big,
+                            "Time allowed to receive one request, and idle keep-alive time"));
+    t.push_back(int_setting("server", "drain_timeout_ms", &C::server, &C::Server::drain_timeout_ms,
+                            0, big, "On SIGTERM, how long in-flight requests may take to finish"));
+    t.push_back(int_setting("server", "retry_after_seconds", &C::server,
+                            &C::Server::retry_after_seconds, 1, 3600,
+                            "Retry-After sent with 503 when overloaded"));
+    t.push_back(string_setting("storage", "backend", &C::storage, &C::Storage::backend,
+                               {"sqlite", "dynamodb"}, "Where data lives"));
+    t.push_back(string_setting("storage", "data_dir", &C::storage, &C::Storage::data_dir, {},
+                               "Directory of the SQLite database (cellfleet.db) and local files"));
+    t.push_back(int_setting("sqlite", "readers", &C::sqlite, &C::Sqlite::readers, 1, 64,
+                            "Reader connections in the pool (the single writer is extra)"));
+    t.push_back(int_setting("sqlite", "busy_timeout_ms", &C::sqlite, &C::Sqlite::busy_timeout_ms, 0,
+                            big, "How long a connection waits for a lock held by another process"));
+    t.push_back(string_setting(
+        "sqlite", "synchronous", &C::sqlite, &C::Sqlite::synchronous, {"full", "normal"},
+        "fsync on every commit (full) or at WAL checkpoints only (normal: "
+        "survives a process crash, may lose the last commits on power loss)"));
+    t.push_back(int_setting("sqlite", "ttl_purge_interval_seconds", &C::sqlite,
+                            &C::Sqlite::ttl_purge_interval_seconds, 1, 86400,
+                            "How often expired items are deleted"));
+    t.push_back(string_setting("dynamodb", "region", &C::dynamodb, &C::Dynamodb::region, {},
+                               "AWS region of the tables"));
+    t.push_back(string_setting("dynamodb", "endpoint", &C::dynamodb, &C::Dynamodb::endpoint, {},
+                               "Endpoint URL; empty means the region's AWS endpoint "
+                               "(set it for DynamoDB Local: http://127.0.0.1:8000)"));
+    t.push_back(
+        string_setting("dynamodb", "table_prefix", &C::dynamodb, &C::Dynamodb::table_prefix, {},
+                       "Prefix of every table name, so one account holds several installations"));
+    t.push_back(string_setting("log", "level", &C::log, &C::Log::level,
+                               {"debug", "info", "warn", "error"}, "Lowest level written"));
+    auto token = string_setting("platform", "admin_token", &C::platform, &C::Platform::admin_token,
+                                {},
+                                "Bearer token of the platform administrator, who creates and "
+                                "suspends organizations; at least 32 characters. Empty (the "
+                                "default) disables the platform routes: there is no default secret");
+    auto set_token = token.set;
+    token.set = [set_token](Config& c, const toml_lite::Value& v) {
+      const auto* s = std::get_if<std::string>(&v);
+      if (s && !s->empty() && s->size() < 32) {
+        throw std::invalid_argument("must be empty or at least 32 characters");
+      }
+      set_token(c, v);
+    };
+    token.secret = true;
+    t.push_back(std::move(token));
+    t.push_back(int_setting("auth", "session_idle_seconds", &C::auth, &C::Auth::session_idle_seconds,
+                            60, 90LL * 86400, "A login session ends after this long unused"));
+    t.push_back(int_setting("auth", "session_max_seconds", &C::auth, &C::Auth::session_max_seconds,
+                            60, 365LL * 86400, "A login session ends this long after login, used or not"));
+    t.push_back(int_setting("auth", "password_min_length", &C::auth, &C::Auth::password_min_length, 8,
+                            128, "Shortest password accepted"));
+    t.push_back(int_setting("auth", "login_window_seconds", &C::auth, &C::Auth::login_window_seconds,
+                            1, 86400, "Window in which failed logins are counted"));
+    t.push_back(int_setting("auth", "login_max_failures_per_account", &C::auth,
+                            &C::Auth::login_max_failures_per_account, 1, 1000,
+                            "Failed logins for one email in a window before 429"));
+    t.push_back(int_setting("auth", "login_max_failures_per_address", &C::auth,
+                            &C::Auth::login_max_failures_per_address, 1, 100000,
+                            "Failed logins from one client address in a window before 429"));
+    t.push_back(int_setting("auth", "audit_retention_days", &C::auth, &C::Auth::audit_retention_days,
+                            0, 36500, "Days an audit entry is kept; 0 keeps entries forever"));
+    return t;
+  }();
+  return table;
+}
+
+void validate_listen(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) throw std::invalid_argument("must be HOST:PORT");
+  auto port_text = listen.substr(colon + 1);
+  unsigned port = 0;
+  auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || p != port_text.data() + port_text.size() || port > 65535) {
+    throw std::invalid_argument("port must be a number from 0 to 65535");
+  }
+}
+
+const Setting* find_setting(const std::string& section, const std::string& key) {
+  for (const auto& s : settings()) {
+    if (s.section == section && s.key == key) return &s;
+  }
+  return nullptr;
+}
+
+std::string render_value(const toml_lite::Value& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return toml_lite::quote(*s);
+  if (const auto* n = std::get_if<std::int64_t>(&v)) return std::to_string(*n);
+  return std::get<bool>(v) ? "true" : "false";
+}
+
+// Text from an environment variable or a flag, typed as the setting expects.
+toml_lite::Value typed(const Setting& s, const std::string& text) {
+  if (!s.is_int) return text;
+  std::int64_t n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size()) {
+    throw std::invalid_argument("must be an integer");
+  }
+  return n;
+}
+
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+std::string SettingInfo::env_name() const {
+  return "CELLFLEET_" + upper(section) + "_" + upper(key);
+}
+
+std::vector<SettingInfo> config_settings() {
+  Config defaults;
+  std::vector<SettingInfo> out;
+  for (const auto& s : settings()) {
+    out.push_back({s.section, s.key, render_value(s.get(defaults)), s.doc});
+  }
+  return out;
+}
+
+std::string Config::listen_host() const {
+  auto host = server.listen.substr(0, server.listen.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  return host;
+}
+
+std::uint16_t Config::listen_port() const {
+  return static_cast<std::uint16_t>(std::stoi(server.listen.substr(server.listen.rfind(':') + 1)));
+}
+
+void set_config_value(Config& config, const std::string& dotted_key, const std::string& value) {
+  auto dot = dotted_key.find('.');
+  const Setting* s = dot == std::string::npos
+                         ? nullptr
+                         : find_setting(dotted_key.substr(0, dot), dotted_key.substr(dot + 1));
+  if (!s) throw ConfigError("unknown configuration key " + dotted_key);
+  try {
+    s->set(config, typed(*s, value));
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(fmt::format("{}: {} (got \"{}\")", dotted_key, e.what(), value));
+  }
+}
+
+Config load_config(const std::string& file_path, const std::map<std::string, std::string>& env) {
+  Config config;
+  if (!file_path.empty()) {
+    std::ifstream in(file_path);
+    if (!in) throw ConfigError("cannot read config file " + file_path);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::vector<toml_lite::Entry> entries;
+    try {
+      entries = toml_lite::parse(text.str());
+    } catch (const toml_lite::ParseError& e) {
+      throw ConfigError(fmt::format("{}: {}", file_path, e.what()));
+    }
+    for (const auto& e : entries) {
+      const Setting* s = find_setting(e.section, e.key);
+      std::string name = e.section.empty() ? e.key : e.section + "." + e.key;
+      if (!s) throw ConfigError(fmt::format("{}:{}: unknown key {}", file_path, e.line, name));
+      try {
+        s->set(config, e.value);
+      } catch (const std::invalid_argument& err) {
+        throw ConfigError(fmt::format("{}:{}: {} {}", file_path, e.line, name, err.what()));
+      }
+    }
+  }
+  for (const auto& [name, value] : env) {
+    if (name.rfind("CELLFLEET_", 0) != 0) continue;
+    const Setting* match = nullptr;
+    for (const auto& s : settings()) {
+      if (SettingInfo{s.section, s.key, {}, {}}.env_name() == name) match = &s;
+    }
+    // A misspelt variable would otherwise be silently ignored, and the default used instead.
+    if (!match) throw ConfigError("unknown configuration variable " + name);
+    try {
+      match->set(config, typed(*match, value));
+    } catch (const std::invalid_argument& err) {
+      throw ConfigError(fmt::format("{}: {} (got \"{}\")", name, err.what(), value));
+    }
+  }
+  return config;
+}
+
+std::string render_config(const Config& config) {
+  std::string out;
+  std::string section;
+  for (const auto& s : settings()) {
+    if (s.section != section) {
+      section = s.section;
+      out += fmt::format("{}[{}]\n", out.empty() ? "" : "\n", section);
+    }
+    auto value = s.get(config);
+    if (s.secret && !std::get<std::string>(value).empty()) value = std::string("<redacted>");
+    out += fmt::format("{} = {}\n", s.key, render_value(value));
+  }
+  return out;
+}
+
+std::map<std::string, std::string> process_environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string entry(*e);
+    auto eq = entry.find('=');
+    if (eq != std::string::npos) env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+  return env;
+}
+
+}  // namespace cellfleet

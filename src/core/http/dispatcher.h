@@ -1,0 +1,32 @@
+#pragma once
+// Turns a Request into a Response: route it, run the handler, and map every failure, once, to a
+// problem+json response. Records the access log line and the request metrics. Never throws.
+
+#include "core/http/message.h"
+#include "core/http/router.h"
+#include "core/log.h"
+#include "core/metrics.h"
+
+namespace cellfleet::http {
+
+class Dispatcher {
+ public:
+  // authenticator resolves credentials for routes that require them (without one, such routes
+  // answer 500: a wiring bug). auditor, when given, is told about every state-changing request
+  // made with credentials.
+  Dispatcher(const Router& router, Logger& log, MetricsRegistry& metrics,
+             Authenticator* authenticator = nullptr, RequestAuditor* auditor = nullptr);
+  Response handle(Request& req) noexcept;
+
+ private:
+  Response route_and_run(Request& req);
+  void record(const Request& req, const Response& res, std::uint64_t micros);
+
+  const Router& router_;
+  Logger& log_;
+  MetricsRegistry& metrics_;
+  Authenticator* authenticator_;
+  RequestAuditor* auditor_;
+};
+
+}  // namespace cellfleet::http

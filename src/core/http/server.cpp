@@ -1,0 +1,431 @@
+// The only translation unit of the server that includes Boost.Beast and Asio (they are slow to
+// compile). Structure after Beast's async server example: a Session moves bytes
+// (read -> hand off -> write -> read), the handler turns a Request into a Response.
+#include "core/http/server.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <fmt/format.h>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/http/problem.h"
+#include "core/ids.h"
+#include "core/worker_pool.h"
+
+namespace cellfleet::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+// A client's X-Request-Id is echoed only when it is short and made of safe characters, so it can
+// go into log lines and headers as it is.
+bool acceptable_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.' || c == ':';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool is_http_parse_error(const beast::error_code& ec) {
+  return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category();
+}
+
+}  // namespace
+
+class Session;
+
+struct Server::Impl {
+  Impl(ServerOptions o, std::function<Response(Request&)> h, Logger& l, MetricsRegistry& m)
+      : options(std::move(o)),
+        handler(std::move(h)),
+        log(l),
+        ids(clock),
+        pool(options.worker_threads, options.worker_queue),
+        connections(m.gauge("http_connections_open", "Open client connections")),
+        in_flight(m.gauge("http_requests_in_flight",
+                          "Requests whose header has arrived and whose answer is not yet sent")),
+        rejected_metrics(m) {
+    m.gauge_callback("http_worker_queue_depth", "Requests waiting for a worker thread",
+                     [this] { return static_cast<std::int64_t>(pool.queued()); });
+  }
+
+  void count_rejection(std::string_view reason) {
+    rejected_metrics
+        .counter("http_rejected_total", "Requests answered by the server itself, by reason",
+                 {{"reason", std::string(reason)}})
+        .inc();
+  }
+  std::string request_id_from(std::optional<std::string_view> header) {
+    if (header && acceptable_request_id(*header)) return std::string(*header);
+    return ids.next("req");
+  }
+
+  void do_accept();
+  void begin_drain();
+
+  ServerOptions options;
+  std::function<Response(Request&)> handler;
+  Logger& log;
+  SystemClock clock;
+  IdGenerator ids;
+  WorkerPool pool;
+  Gauge& connections;
+  Gauge& in_flight;
+  MetricsRegistry& rejected_metrics;
+
+  std::atomic<bool> draining{false};
+  std::mutex sessions_mutex;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+
+  std::mutex stop_mutex;
+  std::condition_variable stop_requested_cv;
+  bool stop_requested = false;
+
+  // Declared last: destroyed first, taking pending handlers (and the sessions they hold) with it
+  // while the members above still exist.
+  net::io_context ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<net::steady_timer> accept_retry;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Server::Impl& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {
+    server_.connections.add(1);
+    beast::error_code ec;
+    auto endpoint = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = endpoint.address().to_string();
+  }
+
+  ~Session() {
+    server_.connections.add(-1);
+    std::lock_guard lock(server_.sessions_mutex);
+    server_.sessions.erase(this);
+  }
+
+  void start() {
+    {
+      std::lock_guard lock(server_.sessions_mutex);
+      server_.sessions.emplace(this, weak_from_this());
+    }
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+  }
+
+  // Called (on this session's strand) when the server starts draining: a connection waiting for
+  // its next request (or in the middle of its header) is closed now; one whose request header has
+  // arrived finishes receiving, handling and answering that request, then closes.
+  net::any_io_executor executor() { return stream_.get_executor(); }
+
+  void close_if_idle() {
+    if (state_ == State::reading) stream_.cancel();
+  }
+
+ private:
+  enum class State { reading, receiving, processing, writing, closed };
+
+  void read_header() {
+    if (server_.draining) return close();
+    state_ = State::reading;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
+    parser_->body_limit(server_.options.max_body_bytes);
+    stream_.expires_after(server_.options.read_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    if (ec) return on_read_error(ec);
+    // From here the request is in flight: a drain waits for its body, its handler and its answer.
+    state_ = State::receiving;
+    server_.in_flight.add(1);
+    counted_ = true;
+    // Clients that ask before sending a body (curl does above 1 KiB) get their go-ahead.
+    const auto& req = parser_->get();
+    if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
+      bhttp::response<bhttp::empty_body> go_ahead{bhttp::status::continue_, req.version()};
+      bhttp::write(stream_, go_ahead, ec);
+      if (ec) return close();
+    }
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&Session::on_body, shared_from_this()));
+  }
+
+  void on_read_error(const beast::error_code& ec) {
+    if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted ||
+        ec == beast::error::timeout || !parser_) {
+      return close();
+    }
+    // The request cannot be read to its end, so the connection cannot be reused after answering.
+    std::optional<std::string_view> client_id;
+    if (parser_->is_header_done()) client_id = parser_->get()["X-Request-Id"];
+    if (ec == bhttp::error::body_limit) {
+      return reject(ErrorKind::payload_too_large,
+                    fmt::format("the request body exceeds the limit of {} bytes",
+                                server_.options.max_body_bytes),
+                    "body_limit", client_id);
+    }
+    if (ec == bhttp::error::header_limit) {
+      return reject(ErrorKind::header_too_large,
+                    fmt::format("the request header fields exceed the limit of {} bytes",
+                                server_.options.max_header_bytes),
+                    "header_limit", client_id);
+    }
+    if (is_http_parse_error(ec)) {
+      return reject(ErrorKind::bad_request, "the request is not valid HTTP/1.1", "malformed",
+                    client_id);
+    }
+    close();  // reset by peer and other socket errors: nobody to answer
+  }
+
+  void on_body(beast::error_code ec, std::size_t) {
+    if (ec) return on_read_error(ec);
+    auto& msg = parser_->get();
+    Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    auto q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) req.query_string = req.target.substr(q + 1);
+    req.headers.reserve(std::distance(msg.begin(), msg.end()));
+    for (const auto& field : msg) {
+      req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    req.body = std::move(msg.body());
+    req.remote_address = remote_;
+    req.request_id = server_.request_id_from(req.header("X-Request-Id"));
+    keep_alive_ = msg.keep_alive();
+    http11_ = msg.version() == 11;
+
+    state_ = State::processing;
+    auto task = [self = shared_from_this(), req = std::move(req)]() mutable {
+      Response res = self->server_.handler(req);
+      net::post(self->stream_.get_executor(),
+                [self, res = std::move(res), id = std::move(req.request_id)]() mutable {
+                  self->write(std::move(res), id);
+                });
+    };
+    if (!server_.pool.try_submit(std::move(task))) {
+      server_.count_rejection("queue_full");
+      Error busy(ErrorKind::unavailable, "the server is at capacity; retry shortly");
+      busy.with_header("Retry-After", std::to_string(server_.options.retry_after_seconds));
+      auto id = server_.request_id_from(msg["X-Request-Id"]);
+      server_.log.warn("request rejected",
+                       {{"request_id", id}, {"status", 503}, {"reason", "queue_full"}});
+      write(problem_response(busy, ""), id);
+    }
+  }
+
+  void reject(ErrorKind kind, std::string detail, std::string_view reason,
+              std::optional<std::string_view> client_id) {
+    server_.count_rejection(reason);
+    auto id = server_.request_id_from(client_id);
+    Error error(kind, std::move(detail));
+    server_.log.info("request rejected",
+                     {{"request_id", id}, {"status", http_status(kind)}, {"reason", reason}});
+    keep_alive_ = false;
+    http11_ = true;
+    write(problem_response(error, ""), id);
+  }
+
+  void write(Response res, const std::string& request_id) {
+    state_ = State::writing;
+    response_.emplace(static_cast<bhttp::status>(res.status), http11_ ? 11 : 10);
+    if (!res.content_type.empty()) response_->set(bhttp::field::content_type, res.content_type);
+    response_->set("X-Request-Id", request_id);
+    for (auto& [name, value] : res.headers) response_->insert(name, value);
+    response_->body() = std::move(res.body);
+    response_->keep_alive(keep_alive_ && !server_.draining);
+    response_->prepare_payload();
+    stream_.expires_after(server_.options.read_timeout);
+    bhttp::async_write(stream_, *response_,
+                       beast::bind_front_handler(&Session::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    bool keep = response_->keep_alive();
+    response_.reset();
+    finish_request();
+    if (ec || !keep) return close();
+    read_header();
+  }
+
+  void finish_request() {
+    if (counted_) {
+      server_.in_flight.add(-1);
+      counted_ = false;
+    }
+  }
+
+  void close() {
+    finish_request();
+    if (state_ == State::closed) return;
+    state_ = State::closed;
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  Server::Impl& server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::response<bhttp::string_body>> response_;
+  std::string remote_;
+  State state_ = State::reading;
+  bool keep_alive_ = true;
+  bool http11_ = true;
+  bool counted_ = false;
+};
+
+// Over the connection limit: answer 503 without reading the request, then close.
+struct Refusal : std::enable_shared_from_this<Refusal> {
+  Refusal(tcp::socket s, std::string text) : socket(std::move(s)), response(std::move(text)) {}
+  void send() {
+    net::async_write(socket, net::buffer(response),
+                     [self = shared_from_this()](beast::error_code, std::size_t) {
+                       beast::error_code ignored;
+                       self->socket.shutdown(tcp::socket::shutdown_both, ignored);
+                       self->socket.close(ignored);
+                     });
+  }
+  tcp::socket socket;
+  std::string response;
+};
+
+void Server::Impl::do_accept() {
+  acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
+    if (ec) {
+      // Out of file descriptors and the like: log, back off briefly instead of spinning.
+      log.error("accept failed", {{"error", ec.message()}});
+      accept_retry->expires_after(std::chrono::milliseconds(50));
+      accept_retry->async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec) do_accept();
+      });
+      return;
+    }
+    if (static_cast<std::size_t>(connections.value()) >= options.max_connections) {
+      count_rejection("connection_limit");
+      auto id = ids.next("req");
+      Error busy(ErrorKind::unavailable, "the server has too many open connections; retry shortly");
+      std::string body = busy.to_problem("").dump();
+      auto text = fmt::format(
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
+          "Retry-After: {}\r\nX-Request-Id: {}\r\nConnection: close\r\nContent-Length: "
+          "{}\r\n\r\n{}",
+          options.retry_after_seconds, id, body.size(), body);
+      std::make_shared<Refusal>(std::move(socket), std::move(text))->send();
+    } else {
+      std::make_shared<Session>(*this, std::move(socket))->start();
+    }
+    do_accept();
+  });
+}
+
+void Server::Impl::begin_drain() {
+  draining = true;
+  beast::error_code ignored;
+  if (acceptor) acceptor->close(ignored);
+  if (accept_retry) accept_retry->cancel();
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lock(sessions_mutex);
+    for (auto& [ptr, weak] : sessions) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) {
+    // Post, not call: Session::close_if_idle must run on the session's own strand.
+    net::post(s->executor(), [s] { s->close_if_idle(); });
+  }
+}
+
+Server::Server(ServerOptions options, std::function<Response(Request&)> handler, Logger& log,
+               MetricsRegistry& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler), log, metrics)) {}
+
+Server::~Server() {
+  impl_->pool.shutdown();  // before the io_context goes: queued tasks post to it
+}
+
+std::uint16_t Server::listen() {
+  auto& o = impl_->options;
+  beast::error_code ec;
+  auto address = net::ip::make_address(o.host, ec);
+  if (ec)
+    throw std::runtime_error(fmt::format("listen address \"{}\" is not an IP address", o.host));
+  tcp::endpoint endpoint{address, o.port};
+  auto& acceptor = impl_->acceptor.emplace(impl_->ioc);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::runtime_error(
+        fmt::format("cannot listen on {}:{}: {}", o.host, o.port, ec.message()));
+  }
+  impl_->accept_retry.emplace(impl_->ioc);
+  return acceptor.local_endpoint().port();
+}
+
+void Server::run() {
+  auto& impl = *impl_;
+  impl.do_accept();
+  // Keeps run() from returning while a worker still holds a request: during a drain, with the
+  // acceptor closed, the I/O threads may momentarily have nothing to wait for.
+  auto work = net::make_work_guard(impl.ioc);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, impl.options.io_threads); ++i) {
+    threads.emplace_back([&impl] { impl.ioc.run(); });
+  }
+  {
+    std::unique_lock lock(impl.stop_mutex);
+    impl.stop_requested_cv.wait(lock, [&impl] { return impl.stop_requested; });
+  }
+  net::post(impl.ioc, [&impl] { impl.begin_drain(); });
+  auto deadline = std::chrono::steady_clock::now() + impl.options.drain_timeout;
+  while (impl.in_flight.value() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (impl.in_flight.value() > 0) {
+    impl.log.warn("drain timeout: closing with requests in flight",
+                  {{"in_flight", impl.in_flight.value()}});
+  }
+  impl.ioc.stop();
+  for (auto& t : threads) t.join();
+  impl.pool.shutdown();
+}
+
+void Server::stop() {
+  {
+    std::lock_guard lock(impl_->stop_mutex);
+    impl_->stop_requested = true;
+  }
+  impl_->stop_requested_cv.notify_all();
+}
+
+}  // namespace cellfleet::http

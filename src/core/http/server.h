@@ -1,0 +1,58 @@
+#pragma once
+// The HTTP/1.1 server: sockets, limits, keep-alive, overload and graceful shutdown. It knows
+// nothing of routes or modules: it reads a request, hands it to the handler on a worker thread
+// and writes back what the handler returned. Requests on one connection are answered strictly
+// one after another, so pipelined requests get their responses in order.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/http/message.h"
+#include "core/log.h"
+#include "core/metrics.h"
+
+namespace cellfleet::http {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0 picks a free port; listen() returns it
+  std::size_t io_threads = 1;
+  std::size_t worker_threads = 4;
+  std::size_t worker_queue = 1024;  // requests waiting for a worker before 503
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_connections = 10000;
+  std::chrono::milliseconds read_timeout{30000};  // per request, and idle keep-alive time
+  std::chrono::milliseconds drain_timeout{10000};
+  int retry_after_seconds = 1;
+};
+
+class Server {
+ public:
+  // handler runs on a worker thread and must not throw (the Dispatcher guarantees that).
+  Server(ServerOptions options, std::function<Response(Request&)> handler, Logger& log,
+         MetricsRegistry& metrics);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens; returns the bound port. Throws std::runtime_error naming the address when
+  // it cannot bind (in use, not local, no permission).
+  std::uint16_t listen();
+  // Serves until stop() has been called and the drain has finished. Blocks the caller.
+  void run();
+  // Starts a graceful stop: stop accepting, close idle connections, let in-flight requests finish
+  // (at most drain_timeout), then make run() return. Safe from any thread, not a signal handler.
+  void stop();
+
+  struct Impl;  // defined in server.cpp, with the connection sessions that share it
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cellfleet::http

@@ -1,0 +1,328 @@
+// Wiring only: read the config, open the store, build the routes, run.
+#include <pthread.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli.h"
+#include "core/config.h"
+#include "core/error.h"
+#include "core/http/dispatcher.h"
+#include "core/http/router.h"
+#include "core/http/server.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/system_routes.h"
+#include "storage/sqlite/sqlite_store.h"
+#include "tenant/tenant_module.h"
+
+namespace cellfleet::embedded {
+extern const std::string_view openapi_json;
+}
+
+namespace cellfleet {
+namespace {
+
+constexpr std::string_view kVersion = CELLFLEET_VERSION;
+
+const std::string kConfigFlags =
+    "  --config FILE        configuration file (TOML); see config/cellfleet.toml\n"
+    "  --data-dir DIR       directory of the SQLite database (storage.data_dir)\n";
+
+const std::vector<cli::Command>& commands() {
+  static const std::vector<cli::Command> list = {
+      {"serve",
+       "run the HTTP API server",
+       "Usage: cellfleet serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR]\n\n"
+       "Runs the API server until SIGTERM or SIGINT, then drains in-flight requests and exits 0.\n"
+       "Settings come from defaults, then FILE, then CELLFLEET_<SECTION>_<KEY> environment\n"
+       "variables, then these flags.\n\n" +
+           kConfigFlags + "  --listen HOST:PORT   address to listen on (server.listen)\n",
+       {"--config", "--listen", "--data-dir"},
+       {}},
+      {"migrate",
+       "create or upgrade the store's schema, then exit",
+       "Usage: cellfleet migrate [--config FILE] [--data-dir DIR]\n\n"
+       "Applies pending schema migrations (safe while a server runs on the same store) and\n"
+       "reports the schema version before and after.\n\n" +
+           kConfigFlags,
+       {"--config", "--data-dir"},
+       {}},
+      {"routes",
+       "list every HTTP route the server answers",
+       "Usage: cellfleet routes [--json]\n\nPrints METHOD PATH ACCESS for every route, in "
+       "registration order\n(ACCESS: anyone, platform_admin, or the roles admitted); --json "
+       "prints\n[{\"method\":...,\"path\":...,\"access\":...}].\n",
+       {},
+       {"--json"}},
+      {"config",
+       "print the effective configuration, or every key with its documentation",
+       "Usage: cellfleet config [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--keys]\n\n"
+       "Prints the configuration that `serve` would use, as TOML. --keys lists every key with\n"
+       "its environment variable, default and meaning.\n\n" +
+           kConfigFlags,
+       {"--config", "--data-dir", "--listen"},
+       {"--keys"}},
+      {"create-org", "create an organization and print its first owner API key",
+       "Usage: cellfleet create-org --name NAME --slug SLUG --owner-email EMAIL\n"
+       "                            [--currency CODE] [--time-zone ZONE] [--owner-name NAME]\n"
+       "                            [--config FILE] [--data-dir DIR]\n\n"
+       "Creates the organization and its first owner in the configured store (safe while a\n"
+       "server runs on it) and prints the owner's API key. The key is shown only this once.\n"
+       "Defaults: --currency USD, --time-zone UTC.\n\n" +
+           kConfigFlags,
+       {"--config", "--data-dir", "--name", "--slug", "--owner-email", "--owner-name",
+        "--currency", "--time-zone"},
+       {}},
+      {"version", "print the version", "Usage: cellfleet version\n", {}, {}},
+  };
+  return list;
+}
+
+Config load(const cli::Invocation& inv) {
+  Config config = load_config(inv.value("--config") ? *inv.value("--config") : std::string(),
+                              process_environment());
+  if (auto v = inv.value("--listen")) set_config_value(config, "server.listen", *v);
+  if (auto v = inv.value("--data-dir")) set_config_value(config, "storage.data_dir", *v);
+  return config;
+}
+
+storage::SqliteOptions sqlite_options(const Config& config, Logger* log) {
+  storage::SqliteOptions o;
+  o.path = config.sqlite_path();
+  o.readers = static_cast<int>(config.sqlite.readers);
+  o.busy_timeout_ms = static_cast<int>(config.sqlite.busy_timeout_ms);
+  o.synchronous = config.sqlite.synchronous;
+  if (log) {
+    o.ttl_purge_interval = std::chrono::seconds(config.sqlite.ttl_purge_interval_seconds);
+    o.on_purge_error = [log](const std::exception& e) {
+      log->error("ttl purge failed", {{"error", e.what()}});
+    };
+  }
+  return o;
+}
+
+std::unique_ptr<storage::Store> open_store(const Config& config, Logger& log) {
+  if (config.storage.backend != "sqlite") {
+    throw ConfigError("storage.backend \"" + config.storage.backend +
+                      "\" is not available in this build yet; use \"sqlite\"");
+  }
+  return storage::open_sqlite(sqlite_options(config, &log));
+}
+
+tenant::TenantOptions tenant_options(const Config& c) {
+  tenant::TenantOptions o;
+  o.platform_admin_token = c.platform.admin_token;
+  o.session_idle_seconds = c.auth.session_idle_seconds;
+  o.session_max_seconds = c.auth.session_max_seconds;
+  o.password_min_length = c.auth.password_min_length;
+  o.login_window_seconds = c.auth.login_window_seconds;
+  o.login_max_failures_per_account = c.auth.login_max_failures_per_account;
+  o.login_max_failures_per_address = c.auth.login_max_failures_per_address;
+  o.audit_retention_days = c.auth.audit_retention_days;
+  return o;
+}
+
+// Everything `serve` runs, built the same way for `routes` and `create-org`.
+struct App {
+  App(const Config& config, std::unique_ptr<storage::Store> s, Logger& log)
+      : store(std::move(s)), tenant(*store, clock, tenant_options(config), log) {
+    add_system_routes(router, {*store, metrics, embedded::openapi_json, kVersion});
+    tenant.register_routes(router);
+  }
+  SystemClock clock;
+  std::unique_ptr<storage::Store> store;
+  MetricsRegistry metrics;
+  http::Router router;
+  tenant::TenantModule tenant;
+};
+
+http::ServerOptions server_options(const Config& c) {
+  http::ServerOptions o;
+  o.host = c.listen_host();
+  o.port = c.listen_port();
+  o.io_threads = static_cast<std::size_t>(c.server.io_threads);
+  o.worker_threads = static_cast<std::size_t>(c.server.worker_threads);
+  o.worker_queue = static_cast<std::size_t>(c.server.worker_queue);
+  o.max_body_bytes = static_cast<std::size_t>(c.server.max_body_bytes);
+  o.max_header_bytes = static_cast<std::size_t>(c.server.max_header_bytes);
+  o.max_connections = static_cast<std::size_t>(c.server.max_connections);
+  o.read_timeout = std::chrono::milliseconds(c.server.read_timeout_ms);
+  o.drain_timeout = std::chrono::milliseconds(c.server.drain_timeout_ms);
+  o.retry_after_seconds = static_cast<int>(c.server.retry_after_seconds);
+  return o;
+}
+
+int serve(const cli::Invocation& inv) {
+  // SIGTERM/SIGINT are taken by one thread with sigwait, so every thread started below inherits
+  // the blocked mask and no handler runs in the middle of a request.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  Config config = load(inv);
+  LogLevel level = LogLevel::info;
+  parse_log_level(config.log.level, level);
+  Logger log(level);
+
+  App app(config, open_store(config, log), log);
+  http::Dispatcher dispatcher(app.router, log, app.metrics, &app.tenant.authenticator(),
+                              &app.tenant.auditor());
+  http::Server server(
+      server_options(config), [&dispatcher](http::Request& r) { return dispatcher.handle(r); }, log,
+      app.metrics);
+  auto port = server.listen();
+  log.info("listening", {{"host", config.listen_host()},
+                         {"port", port},
+                         {"version", kVersion},
+                         {"storage", config.storage.backend},
+                         {"data_dir", config.storage.data_dir}});
+
+  std::thread signal_waiter([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    log.info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    server.stop();
+  });
+  server.run();
+  signal_waiter.join();
+  log.info("stopped");
+  return 0;
+}
+
+int migrate(const cli::Invocation& inv) {
+  Config config = load(inv);
+  if (config.storage.backend != "sqlite") {
+    throw ConfigError("migrate: storage.backend \"" + config.storage.backend +
+                      "\" is not available in this build yet");
+  }
+  auto report = storage::migrate_sqlite(sqlite_options(config, nullptr));
+  if (report.from_version == report.to_version) {
+    fmt::print("{}: schema is up to date (version {})\n", config.sqlite_path(), report.to_version);
+  } else {
+    fmt::print("{}: migrated schema from version {} to {}\n", config.sqlite_path(),
+               report.from_version, report.to_version);
+  }
+  return 0;
+}
+
+int routes(const cli::Invocation& inv) {
+  // Routes are registered against a throwaway store in a temp directory: listing them touches
+  // no real data.
+  auto dir = std::filesystem::temp_directory_path() /
+             fmt::format("cellfleet-routes-{}", static_cast<long>(::getpid()));
+  storage::SqliteOptions o;
+  o.path = (dir / "routes.db").string();
+  Logger log(LogLevel::error, stderr);
+  auto app = std::make_unique<App>(Config{}, storage::open_sqlite(o), log);
+  auto list = nlohmann::json::array();
+  for (const auto& r : app->router.routes()) {
+    if (inv.switches.contains("--json")) {
+      list.push_back({{"method", r.method}, {"path", r.path}, {"access", r.access.describe()}});
+    } else {
+      fmt::print("{:<7} {:<50} {}\n", r.method, r.path, r.access.describe());
+    }
+  }
+  if (inv.switches.contains("--json")) fmt::print("{}\n", list.dump(2));
+  app.reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+  return 0;
+}
+
+int create_org(const cli::Invocation& inv) {
+  Config config = load(inv);
+  auto required = [&inv](const std::string& flag) {
+    auto v = inv.value(flag);
+    if (!v || v->empty()) throw cli::UsageError("create-org: " + flag + " is required");
+    return *v;
+  };
+  tenant::NewOrganization request;
+  request.name = required("--name");
+  request.slug = required("--slug");
+  request.owner_email = required("--owner-email");
+  request.owner_name = inv.value("--owner-name") ? *inv.value("--owner-name") : "";
+  request.currency = inv.value("--currency") ? *inv.value("--currency") : "USD";
+  request.time_zone = inv.value("--time-zone") ? *inv.value("--time-zone") : "UTC";
+  Logger log(LogLevel::warn, stderr);
+  App app(config, open_store(config, log), log);
+  try {
+    auto created = app.tenant.create_organization(request);
+    fmt::print("organization {} ({}) created\nowner {} <{}>\n\nowner API key (shown only now):\n{}\n",
+               created.organization.at("id").get<std::string>(), request.slug,
+               created.owner_user_id, request.owner_email, created.owner_api_key);
+    return 0;
+  } catch (const Error& e) {
+    fmt::print(stderr, "cellfleet: create-org: {}\n", e.detail());
+    for (const auto& f : e.fields()) {
+      std::string flag = f.field;
+      std::replace(flag.begin(), flag.end(), '_', '-');
+      fmt::print(stderr, "  --{}: {}\n", flag, f.message);
+    }
+    return 2;
+  }
+}
+
+int print_config(const cli::Invocation& inv) {
+  if (inv.switches.contains("--keys")) {
+    for (const auto& s : config_settings()) {
+      fmt::print("{}.{} = {}\n    env {}\n    {}\n", s.section, s.key, s.default_value,
+                 s.env_name(), s.doc);
+    }
+    return 0;
+  }
+  fmt::print("{}", render_config(load(inv)));
+  return 0;
+}
+
+int run(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    auto inv = cli::parse(args, commands());
+    if (inv.command == "help") {
+      fmt::print("{}", cli::overview(commands()));
+      return 0;
+    }
+    if (inv.help) {
+      for (const auto& c : commands()) {
+        if (c.name == inv.command) fmt::print("{}", c.usage);
+      }
+      return 0;
+    }
+    if (inv.command == "serve") return serve(inv);
+    if (inv.command == "migrate") return migrate(inv);
+    if (inv.command == "routes") return routes(inv);
+    if (inv.command == "config") return print_config(inv);
+    if (inv.command == "create-org") return create_org(inv);
+    fmt::print("cellfleet {}\n", kVersion);
+    return 0;
+  } catch (const cli::UsageError& e) {
+    fmt::print(stderr, "cellfleet: {}\n\n{}", e.what(), cli::overview(commands()));
+    return 2;
+  } catch (const ConfigError& e) {
+    fmt::print(stderr, "cellfleet: configuration error: {}\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "cellfleet: {}\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace
+}  // namespace cellfleet
+
+int main(int argc, char** argv) {
+  return cellfleet::run(argc, argv);
+}

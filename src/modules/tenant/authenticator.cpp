@@ -1,0 +1,83 @@
+// Resolves "Authorization: Bearer <credential>" to a Principal. Three kinds of credential:
+//   the platform administrator's token (from config; compared in constant time),
+//   an API key  cf_<prefix>_<secret>,
+//   a session   cfs_<token>.
+// Every failure is the same 401, so a probe learns nothing about which part was wrong.
+#include "core/error.h"
+#include "secrets.h"
+#include "tenant_impl.h"
+
+namespace cellfleet::tenant {
+
+namespace {
+// How stale last_used_at / a session's renewal may get before a request writes it again: one
+// write a minute per credential instead of one per request.
+constexpr std::int64_t kTouchEverySeconds = 60;
+
+Error unauthorized(std::string detail) {
+  Error e(ErrorKind::unauthorized, std::move(detail));
+  e.with_header("WWW-Authenticate", "Bearer");
+  return e;
+}
+
+Error invalid_credentials() { return unauthorized("the credentials are not valid"); }
+}  // namespace
+
+Principal TenantModule::Impl::authenticate(const http::Request& req) {
+  auto header = req.header("Authorization");
+  if (!header) throw unauthorized("credentials are required: send Authorization: Bearer <key>");
+  if (header->size() < 8 || !http::iequals(header->substr(0, 7), "Bearer ")) {
+    throw unauthorized("the Authorization header must be: Bearer <key>");
+  }
+  std::string_view token = header->substr(7);
+  const std::int64_t t = now();
+
+  if (!platform_token_hash.empty() && secrets_equal(hash_secret(token), platform_token_hash)) {
+    return Principal{Principal::Kind::platform_admin, "", "platform", Role::owner, ""};
+  }
+
+  Principal p;
+  storage::Item credential;
+  if (token.rfind("cf_", 0) == 0) {
+    auto sep = token.find('_', 3);
+    if (sep == std::string_view::npos) throw invalid_credentials();
+    std::string prefix(token.substr(3, sep - 3));
+    auto key = prefix.empty() ? std::nullopt : store.get("entities", {keys::api_key(prefix), "apikey"});
+    if (!key || !secrets_equal(hash_secret(token.substr(sep + 1)), key->at("secret_hash").get<std::string>()) ||
+        key->contains("revoked") || (key->contains("expires") && key->at("expires").get<std::int64_t>() <= t)) {
+      throw invalid_credentials();
+    }
+    p = Principal{Principal::Kind::api_key, key->at("org_id"), key->at("id"),
+                  parse_role(key->at("role").get<std::string>()).value_or(Role::viewer), ""};
+    if (t - key->value("last_used", std::int64_t{0}) >= kTouchEverySeconds) {
+      store.write({{storage::Update{"entities", {key->at("pk"), "apikey"}, {{"last_used", t}}, {}, {}}}});
+    }
+  } else if (token.rfind("cfs_", 0) == 0) {
+    auto session = store.get("entities", {keys::session(hash_secret(token)), "session"});
+    if (!session) throw invalid_credentials();  // expired ones are hidden by the store's TTL
+    auto user = find_user(session->at("org_id"), session->at("user_id"));
+    if (!user || user->at("status") != "active") throw invalid_credentials();
+    p = Principal{Principal::Kind::user, session->at("org_id"), user->at("id"),
+                  parse_role(user->at("role").get<std::string>()).value_or(Role::viewer),
+                  session->at("id")};
+    // Sliding renewal: each use pushes the idle expiry out, never past the maximum lifetime.
+    if (t - session->at("renewed_at").get<std::int64_t>() >= kTouchEverySeconds) {
+      std::int64_t expires = std::min(t + options.session_idle_seconds,
+                                      session->at("max_expires_at").get<std::int64_t>());
+      store.write({{storage::Update{"entities", {session->at("pk"), "session"},
+                                    {{"renewed_at", t}, {"expires_at", expires}}, {},
+                                    storage::Condition::must_exist()}}});
+    }
+  } else {
+    throw invalid_credentials();
+  }
+
+  auto org = store.get("entities", {keys::org(p.org_id), "org"});
+  if (!org || org->value("status", "") == "deleted") throw invalid_credentials();
+  if (org->value("status", "") == "suspended") {
+    throw Error(ErrorKind::forbidden, "this organization is suspended");
+  }
+  return p;
+}
+
+}  // namespace cellfleet::tenant

@@ -1,0 +1,53 @@
+#include "tenant_module.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "secrets.h"
+#include "tenant_impl.h"
+
+namespace cellfleet::tenant {
+
+TenantModule::Impl::Impl(storage::Store& s, const Clock& c, TenantOptions o, Logger& l)
+    : store(s),
+      clock(c),
+      ids(c),
+      options(std::move(o)),
+      log(l),
+      throttle(options.login_window_seconds, options.login_max_failures_per_account,
+               options.login_max_failures_per_address) {
+  if (!options.platform_admin_token.empty()) {
+    platform_token_hash = hash_secret(options.platform_admin_token);
+  }
+}
+
+void check_if_match(const http::Request& req, const storage::Item& item) {
+  auto header = req.header("If-Match");
+  if (!header) return;
+  std::string expected = fmt::format("\"{}\"", item.at("version").get<std::int64_t>());
+  if (*header != expected && *header != "*") {
+    throw Error(ErrorKind::precondition_failed,
+                fmt::format("If-Match {} does not match the current version {}", *header, expected));
+  }
+}
+
+http::Response with_etag(http::Response res, const storage::Item& item) {
+  res.headers.emplace_back("ETag", fmt::format("\"{}\"", item.at("version").get<std::int64_t>()));
+  return res;
+}
+
+TenantModule::TenantModule(storage::Store& store, const Clock& clock, TenantOptions options,
+                           Logger& log)
+    : impl_(std::make_unique<Impl>(store, clock, std::move(options), log)) {}
+
+TenantModule::~TenantModule() = default;
+
+void TenantModule::register_routes(http::Router& router) { impl_->register_routes(router); }
+Authenticator& TenantModule::authenticator() { return *impl_; }
+RequestAuditor& TenantModule::auditor() { return *impl_; }
+
+CreatedOrganization TenantModule::create_organization(const NewOrganization& request) {
+  return impl_->create_organization(request);
+}
+
+}  // namespace cellfleet::tenant

@@ -1,0 +1,68 @@
+#pragma once
+// The tenant module: organizations, users and their roles, API keys, login sessions and the
+// audit log; and the Authenticator every route's access check relies on.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/auth.h"
+#include "core/clock.h"
+#include "core/http/router.h"
+#include "core/ids.h"
+#include "core/log.h"
+#include "storage/store.h"
+
+namespace cellfleet::tenant {
+
+struct TenantOptions {
+  std::string platform_admin_token;  // empty: the platform routes admit nobody
+  std::int64_t session_idle_seconds = 12 * 3600;
+  std::int64_t session_max_seconds = 30 * 24 * 3600;
+  std::int64_t password_min_length = 12;
+  std::int64_t login_window_seconds = 900;
+  std::int64_t login_max_failures_per_account = 5;
+  std::int64_t login_max_failures_per_address = 20;
+  std::int64_t audit_retention_days = 400;
+};
+
+struct NewOrganization {
+  std::string name;
+  std::string slug;
+  std::string currency;
+  std::string time_zone;
+  std::string owner_email;
+  std::string owner_name;
+};
+
+struct CreatedOrganization {
+  nlohmann::json organization;  // as the API shows it
+  std::string owner_user_id;
+  std::string owner_api_key;  // cf_<prefix>_<secret>: shown once, stored only as a hash
+};
+
+class TenantModule {
+ public:
+  TenantModule(storage::Store& store, const Clock& clock, TenantOptions options, Logger& log);
+  ~TenantModule();
+  TenantModule(const TenantModule&) = delete;
+  TenantModule& operator=(const TenantModule&) = delete;
+
+  void register_routes(http::Router& router);
+  Authenticator& authenticator();
+  RequestAuditor& auditor();
+
+  // Creates an organization with its first owner (who has no password yet) and an owner API key.
+  // Used by POST /v1/platform/organizations and `cellfleet create-org`. Throws a 400 Error for
+  // invalid fields and a 409 Error when the slug or the owner's email is taken.
+  CreatedOrganization create_organization(const NewOrganization& request);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cellfleet::tenant

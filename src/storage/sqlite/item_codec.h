@@ -1,0 +1,46 @@
+#pragma once
+// What makes an item valid, and how an item maps to a row: the reserved attributes copied into
+// columns SQL can search, and the whole item as CBOR in body. CBOR, not JSON text, because it keeps
+// binary attributes as bytes and 64-bit integers exact.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "storage/schema.h"
+#include "storage/store.h"
+
+namespace cellfleet::storage::sqlite {
+
+struct IndexKeys {
+  std::string partition;
+  std::string sort;
+};
+
+struct Row {
+  Key key;
+  std::vector<std::optional<IndexKeys>> index_keys;  // one per TableSpec::indexes, in order
+  std::optional<std::int64_t> version;
+  std::optional<std::int64_t> expires_at;
+  std::vector<std::uint8_t> body;
+};
+
+// Throws InvalidRequest when value holds a floating-point number anywhere; where names the
+// attribute for the message.
+void reject_floats(const Item& value, const std::string& where);
+
+// Throws InvalidRequest unless the reserved attribute name may hold value ("version" and
+// "expires_at" must be int64 integers; nothing else is checked here).
+void check_reserved_attribute(const std::string& name, const Item& value);
+
+// Validates a whole item (an object with a non-empty string pk, a string sk, no floats, integer
+// version/expires_at, at most kMaxItemBytes of JSON) and builds its row.
+// Throws InvalidRequest.
+Row encode_row(const TableSpec& table, const Item& item);
+
+// The item stored in a row's body.
+Item decode_body(std::span<const std::uint8_t> body);
+
+}  // namespace cellfleet::storage::sqlite

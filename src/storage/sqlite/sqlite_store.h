@@ -1,0 +1,75 @@
+#pragma once
+// The SQLite backend of Store: one database file in WAL mode, one serialised writer connection and
+// a pool of reader connections. The schema comes from the migrations compiled into the binary,
+// applied when the store opens and by `cellfleet migrate`.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "storage/store.h"
+
+namespace cellfleet::storage {
+
+struct SqliteOptions {
+  std::string path;  // the database file; its parent directory is created when missing
+  int readers = 4;   // reader connections; queries beyond this many wait for a free one
+  // How long a statement waits for a lock held by another process (e.g. `cellfleet migrate` run
+  // beside a server) before it fails with Unavailable.
+  int busy_timeout_ms = 5000;
+  // PRAGMA synchronous: "full" (durable across power loss; see docs/decisions.md), "normal"
+  // (durable across process crashes only), "off" or "extra".
+  std::string synchronous = "full";
+  // Background TTL purge: every interval, delete up to ttl_purge_max_rows expired rows.
+  // Zero turns it off (the rows stay hidden from reads until purge_expired() is called).
+  std::chrono::milliseconds ttl_purge_interval{0};
+  std::size_t ttl_purge_max_rows = 10000;
+  // Told about each failed background purge (e.g. to log it); the purge retries next interval.
+  std::function<void(const std::exception&)> on_purge_error;
+  // "Now" for TTL: items whose expires_at <= now are gone. Tests move it.
+  std::function<std::int64_t()> now_epoch_seconds = [] {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+};
+
+struct MigrationReport {
+  int from_version = 0;  // schema version found (0 for a new database)
+  int to_version = 0;    // schema version after migrating (== from_version when nothing applied)
+};
+
+// The database was migrated by a newer cellfleet than this one; opening it could corrupt data
+// the older binary does not understand.
+class SchemaTooNew : public StoreError {
+ public:
+  SchemaTooNew(const std::string& path, int database_version, int binary_version);
+  int database_version;
+  int binary_version;
+};
+
+class SqliteStore : public Store {
+ public:
+  // Deletes up to max_rows rows whose expires_at <= now, in short transactions so writers are not
+  // held up. Returns how many it deleted. Reads hide expired rows whether purged or not.
+  virtual std::size_t purge_expired(std::int64_t now, std::size_t max_rows) = 0;
+};
+
+// Opens (creating when missing) the database at options.path, applies pending migrations and
+// starts the background purge when options ask for it; the purge stops when the store is
+// destroyed. Throws SchemaTooNew, Unavailable when the file cannot be opened, and
+// std::invalid_argument for options out of range.
+std::unique_ptr<SqliteStore> open_sqlite(const SqliteOptions& options);
+
+// Applies pending migrations in one transaction and reports the versions before and after.
+// Throws like open_sqlite.
+MigrationReport migrate_sqlite(const SqliteOptions& options);
+
+// The newest schema version this binary carries.
+int sqlite_schema_version();
+
+}  // namespace cellfleet::storage

@@ -1,0 +1,62 @@
+#pragma once
+// The concrete SQLite store, private to this folder. Writes go through one connection under a
+// mutex (SQLite allows one writer at a time anyway; queueing in-process is cheaper than spinning on
+// SQLITE_BUSY); reads take a connection from the pool and run concurrently with the writer.
+
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "storage/schema.h"
+#include "storage/sqlite/connection.h"
+#include "storage/sqlite/item_codec.h"
+#include "storage/sqlite/reader_pool.h"
+#include "storage/sqlite/sqlite_store.h"
+#include "storage/sqlite/ttl_purger.h"
+
+namespace cellfleet::storage::sqlite {
+
+// Opens the writer connection with WAL and the configured durability, creating the file and its
+// directory when missing. Throws std::invalid_argument for bad options, Unavailable.
+std::unique_ptr<Connection> open_writer(const SqliteOptions& options);
+
+class SqliteStoreImpl final : public SqliteStore {
+ public:
+  explicit SqliteStoreImpl(const SqliteOptions& options);
+  ~SqliteStoreImpl() override;
+
+  std::optional<Item> get(const std::string& table, const Key& key) override;
+  Page query(const Query& q) override;
+  void write(const WriteBatch& batch) override;
+  void put_many(const std::string& table, const std::vector<Item>& items) override;
+  void ping() override;
+  std::size_t purge_expired(std::int64_t now, std::size_t max_rows) override;
+
+ private:
+  // What a condition is checked against: the live (unexpired) item's existence and version.
+  struct ItemState {
+    bool exists = false;
+    std::optional<std::int64_t> version;
+  };
+
+  std::int64_t now() const { return options_.now_epoch_seconds(); }
+  // The following need the writer mutex held.
+  ItemState read_state(const TableSpec& table, const Key& key);
+  std::optional<Item> read_live_item(Connection& connection, const TableSpec& table,
+                                     const Key& key);
+  void upsert(const TableSpec& table, const Row& row);
+  void erase(const TableSpec& table, const Key& key);
+  void apply_update(const TableSpec& table, const Update& update);
+  std::size_t purge_chunk(const TableSpec& table, std::int64_t now, std::size_t rows);
+
+  SqliteOptions options_;
+  std::mutex writer_mutex_;
+  std::unique_ptr<Connection> writer_;
+  ReaderPool readers_;
+  std::unique_ptr<TtlPurger> purger_;  // last: stops before the connections it uses close
+};
+
+// The table called name; throws InvalidRequest when schema.h has none.
+const TableSpec& table_or_throw(const std::string& name);
+
+}  // namespace cellfleet::storage::sqlite

@@ -1,0 +1,192 @@
+// write(): the atomic batch. Everything that can be checked without the database is checked
+// before the transaction starts, so a malformed batch never takes the write lock.
+
+#include <set>
+#include <tuple>
+#include <type_traits>
+#include <variant>
+
+#include "storage/sqlite/sqlite_store_impl.h"
+
+namespace cellfleet::storage::sqlite {
+
+namespace {
+
+struct Target {
+  const TableSpec* table;
+  Key key;
+  Condition condition;
+};
+
+void check_key(const Key& key) {
+  if (key.pk.empty()) throw InvalidRequest("an operation needs a non-empty pk");
+}
+
+void check_update(const Update& update) {
+  if (!update.set.is_object()) throw InvalidRequest("Update::set must be a JSON object");
+  for (const auto& [name, value] : update.set.items()) {
+    if (name == "pk" || name == "sk")
+      throw InvalidRequest("an update cannot set key attribute " + name);
+    reject_floats(value, name);
+    check_reserved_attribute(name, value);
+  }
+  for (const auto& name : update.remove) {
+    if (name == "pk" || name == "sk") {
+      throw InvalidRequest("an update cannot remove key attribute " + name);
+    }
+  }
+}
+
+// Validates one operation and says which item it touches. Puts are encoded here too, so the
+// transaction only writes.
+Target target_of(const WriteOp& op, std::optional<Row>& put_row) {
+  return std::visit(
+      [&put_row](const auto& o) -> Target {
+        using T = std::decay_t<decltype(o)>;
+        const auto& table = table_or_throw(o.table);
+        if constexpr (std::is_same_v<T, Put>) {
+          put_row = encode_row(table, o.item);
+          return {&table, put_row->key, o.condition};
+        } else {
+          check_key(o.key);
+          if constexpr (std::is_same_v<T, Update>) check_update(o);
+          return {&table, o.key, o.condition};
+        }
+      },
+      op);
+}
+
+bool holds(const Condition& condition, bool exists, const std::optional<std::int64_t>& version) {
+  switch (condition.kind) {
+    case Condition::Kind::none:
+      return true;
+    case Condition::Kind::must_exist:
+      return exists;
+    case Condition::Kind::must_not_exist:
+      return !exists;
+    case Condition::Kind::version_is:
+      return exists && version == condition.version;
+  }
+  return false;
+}
+
+}  // namespace
+
+void SqliteStoreImpl::write(const WriteBatch& batch) {
+  if (batch.ops.size() > kMaxBatchOps) {
+    throw InvalidRequest("a batch holds at most " + std::to_string(kMaxBatchOps) +
+                         " operations, this one " + std::to_string(batch.ops.size()));
+  }
+  std::vector<Target> targets;
+  std::vector<std::optional<Row>> put_rows(batch.ops.size());
+  std::set<std::tuple<std::string, std::string, std::string>> touched;
+  for (std::size_t i = 0; i < batch.ops.size(); ++i) {
+    targets.push_back(target_of(batch.ops[i], put_rows[i]));
+    const auto& t = targets.back();
+    if (!touched.emplace(t.table->name, t.key.pk, t.key.sk).second) {
+      throw InvalidRequest("operation " + std::to_string(i) + " touches " + t.table->name + " [" +
+                           t.key.pk + " | " + t.key.sk + "] again; one operation per item");
+    }
+  }
+  if (batch.ops.empty()) return;
+
+  std::lock_guard lock(writer_mutex_);
+  WriteTransaction transaction(*writer_);
+  for (std::size_t i = 0; i < batch.ops.size(); ++i) {
+    const auto& t = targets[i];
+    // Each item is touched once, so checking just before applying its own operation sees the
+    // item as it was before the batch.
+    if (t.condition.kind != Condition::Kind::none) {
+      const auto state = read_state(*t.table, t.key);
+      if (!holds(t.condition, state.exists, state.version)) {
+        throw ConditionFailed(t.table->name, t.key, i);
+      }
+    }
+    const auto& op = batch.ops[i];
+    if (put_rows[i]) {
+      upsert(*t.table, *put_rows[i]);
+    } else if (const auto* update = std::get_if<Update>(&op)) {
+      apply_update(*t.table, *update);
+    } else if (std::holds_alternative<Delete>(op)) {
+      erase(*t.table, t.key);
+    }
+  }
+  transaction.commit();
+}
+
+SqliteStoreImpl::ItemState SqliteStoreImpl::read_state(const TableSpec& table, const Key& key) {
+  const std::string ttl = table.ttl_attribute.empty() ? "NULL" : table.ttl_attribute;
+  auto statement = writer_->prepare("SELECT version, " + ttl + " FROM " + table.name +
+                                    " WHERE pk = ?1 AND sk = ?2");
+  statement.bind_text(1, key.pk);
+  statement.bind_text(2, key.sk);
+  if (!statement.step()) return {};
+  // An expired item not yet purged is gone for conditions too, as it is for get(): a caller that
+  // saw nothing must be able to create the item with must_not_exist.
+  if (!statement.is_null(1) && statement.column_int(1) <= now()) return {};
+  ItemState state{true, std::nullopt};
+  if (!statement.is_null(0)) state.version = statement.column_int(0);
+  return state;
+}
+
+void SqliteStoreImpl::upsert(const TableSpec& table, const Row& row) {
+  std::string columns = "pk, sk";
+  std::string values = "?1, ?2";
+  int next = 3;
+  auto add = [&](const std::string& column) {
+    columns += ", " + column;
+    values += ", ?" + std::to_string(next++);
+  };
+  for (const auto& index : table.indexes) {
+    add(index.partition_key);
+    add(index.sort_key);
+  }
+  add("version");
+  if (!table.ttl_attribute.empty()) add(table.ttl_attribute);
+  add("body");
+
+  auto statement = writer_->prepare("INSERT OR REPLACE INTO " + table.name + " (" + columns +
+                                    ") VALUES (" + values + ")");
+  int at = 1;
+  statement.bind_text(at++, row.key.pk);
+  statement.bind_text(at++, row.key.sk);
+  for (const auto& keys : row.index_keys) {
+    if (keys) {
+      statement.bind_text(at++, keys->partition);
+      statement.bind_text(at++, keys->sort);
+    } else {
+      statement.bind_null(at++);
+      statement.bind_null(at++);
+    }
+  }
+  auto bind_optional = [&](const std::optional<std::int64_t>& value) {
+    if (value) {
+      statement.bind_int(at++, *value);
+    } else {
+      statement.bind_null(at++);
+    }
+  };
+  bind_optional(row.version);
+  if (!table.ttl_attribute.empty()) bind_optional(row.expires_at);
+  statement.bind_blob(at, row.body);
+  statement.run();
+}
+
+void SqliteStoreImpl::erase(const TableSpec& table, const Key& key) {
+  auto statement = writer_->prepare("DELETE FROM " + table.name + " WHERE pk = ?1 AND sk = ?2");
+  statement.bind_text(1, key.pk);
+  statement.bind_text(2, key.sk);
+  statement.run();
+}
+
+void SqliteStoreImpl::apply_update(const TableSpec& table, const Update& update) {
+  // Like DynamoDB's UpdateItem, an update of a missing (or expired) item creates it.
+  Item item = read_live_item(*writer_, table, update.key)
+                  .value_or(Item{{"pk", update.key.pk}, {"sk", update.key.sk}});
+  for (const auto& [name, value] : update.set.items()) item[name] = value;
+  for (const auto& name : update.remove) item.erase(name);
+  // Re-encoding refreshes the index, version and TTL columns from the new attributes.
+  upsert(table, encode_row(table, item));
+}
+
+}  // namespace cellfleet::storage::sqlite

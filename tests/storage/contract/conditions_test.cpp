@@ -1,0 +1,184 @@
+// write(): conditions, atomicity and the limits of a batch.
+
+#include "contract/fixture.h"
+
+namespace cellfleet::storage::testing {
+
+namespace {
+
+// The ConditionFailed a write throws; fails the test when it throws nothing or something else.
+ConditionFailed condition_failure(Store& store, const WriteBatch& batch) {
+  try {
+    store.write(batch);
+  } catch (const ConditionFailed& failure) {
+    return failure;
+  }
+  FAIL("the write did not fail its condition");
+  throw std::logic_error("unreachable");
+}
+
+}  // namespace
+
+TEST_CASE("must_not_exist creates an item once and then fails naming it", "[contract]") {
+  for_each_backend([](Fixture& f) {
+    const Key key{f.pk("inbox"), "evt_1"};
+    put(f.store, item(key.pk, key.sk, {{"n", 1}}), Condition::must_not_exist());
+    const auto failure = condition_failure(
+        f.store, {{Put{kTable, item(key.pk, key.sk, {{"n", 2}}), Condition::must_not_exist()}}});
+    CHECK(failure.table == kTable);
+    CHECK(failure.key == key);
+    CHECK(failure.op_index == 0);
+    CHECK(f.store.get(kTable, key)->at("n") == 1);
+  });
+}
+
+TEST_CASE("must_exist fails on a missing item and holds on a present one", "[contract]") {
+  for_each_backend([](Fixture& f) {
+    const Key key{f.pk("device"), "dev_1"};
+    condition_failure(
+        f.store, {{Update{kTable, key, {{"state", "deployed"}}, {}, Condition::must_exist()}}});
+    CHECK_FALSE(f.store.get(kTable, key));
+    condition_failure(f.store, {{Delete{kTable, key, Condition::must_exist()}}});
+
+    put(f.store, item(key.pk, key.sk, {{"state", "in_stock"}}));
+    f.store.write({{Update{kTable, key, {{"state", "deployed"}}, {}, Condition::must_exist()}}});
+    CHECK(f.store.get(kTable, key)->at("state") == "deployed");
+    f.store.write({{Delete{kTable, key, Condition::must_exist()}}});
+    CHECK_FALSE(f.store.get(kTable, key));
+  });
+}
+
+TEST_CASE("version_is holds only for the stored version", "[contract]") {
+  for_each_backend([](Fixture& f) {
+    const Key key{f.pk("contract"), "c1"};
+    condition_failure(
+        f.store, {{Put{kTable, item(key.pk, key.sk, {{"version", 1}}), Condition::version_is(0)}}});
+    put(f.store, item(key.pk, key.sk, {{"version", 1}, {"balance", 100}}));
+    condition_failure(f.store,
+                      {{Update{kTable, key, {{"version", 3}}, {}, Condition::version_is(2)}}});
+    f.store.write(
+        {{Update{kTable, key, {{"version", 2}, {"balance", 50}}, {}, Condition::version_is(1)}}});
+    const auto loaded = f.store.get(kTable, key);
+    CHECK(loaded->at("version") == 2);
+    CHECK(loaded->at("balance") == 50);
+
+    // An item without a version attribute matches no version.
+    put(f.store, item(key.pk, "unversioned"));
+    condition_failure(f.store,
+                      {{Check{kTable, {key.pk, "unversioned"}, Condition::version_is(0)}}});
+  });
+}
+
+TEST_CASE("a batch with one failing condition writes nothing and names the failing operation",
+          "[contract]") {
+  for_each_backend([](Fixture& f) {
+    put(f.store, item(f.pk("acct"), "existing", {{"version", 5}}));
+    put(f.store, item(f.pk("acct"), "doomed"));
+    const WriteBatch batch{{
+        Put{kTable, item(f.pk("acct"), "new"), Condition::must_not_exist()},
+        Update{kTable, {f.pk("acct"), "existing"}, {{"version", 6}}, {}, Condition::version_is(5)},
+        Delete{kTable, {f.pk("acct"), "doomed"}, {}},
+        Check{kTable, {f.pk("acct"), "missing"}, Condition::must_exist()},
+        Put{kTable, item(f.pk("acct"), "later"), {}},
+    }};
+    const auto failure = condition_failure(f.store, batch);
+    CHECK(failure.op_index == 3);
+    CHECK(failure.key == Key{f.pk("acct"), "missing"});
+
+    CHECK_FALSE(f.store.get(kTable, {f.pk("acct"), "new"}));
+    CHECK(f.store.get(kTable, {f.pk("acct"), "existing"})->at("version") == 5);
+    CHECK(f.store.get(kTable, {f.pk("acct"), "doomed"}));
+    CHECK_FALSE(f.store.get(kTable, {f.pk("acct"), "later"}));
+  });
+}
+
+TEST_CASE("a batch whose conditions all hold applies every operation", "[contract]") {
+  for_each_backend([](Fixture& f) {
+    put(f.store, item(f.pk("ledger"), "balance", {{"version", 1}, {"amount", 10}}));
+    put(f.store, item(f.pk("ledger"), "stale"));
+    f.store.write({{
+        Update{kTable,
+               {f.pk("ledger"), "balance"},
+               {{"version", 2}, {"amount", 25}},
+               {},
+               Condition::version_is(1)},
+        Put{kTable, item(f.pk("ledger"), "payment#1", {{"amount", 15}}),
+            Condition::must_not_exist()},
+        Delete{kTable, {f.pk("ledger"), "stale"}, Condition::must_exist()},
+        Check{kTable, {f.pk("ledger"), "absent"}, Condition::must_not_exist()},
+    }});
+    CHECK(f.store.get(kTable, {f.pk("ledger"), "balance"})->at("amount") == 25);
+    CHECK(f.store.get(kTable, {f.pk("ledger"), "payment#1"})->at("amount") == 15);
+    CHECK_FALSE(f.store.get(kTable, {f.pk("ledger"), "stale"}));
+    CHECK_FALSE(f.store.get(kTable, {f.pk("ledger"), "absent"}));
+  });
+}
+
+TEST_CASE("a batch of more than 100 operations is refused and writes nothing", "[contract]") {
+  for_each_backend([](Fixture& f) {
+    WriteBatch batch;
+    for (int i = 0; i < 101; ++i) {
+      batch.ops.push_back(Put{kTable, item(f.pk("bulk"), "item" + std::to_string(i)), {}});
+    }
+    CHECK_THROWS_AS(f.store.write(batch), InvalidRequest);
+    auto q = partition_query(f.pk("bulk"));
+    CHECK(query_all(f.store, q).empty());
+
+    batch.ops.pop_back();
+    f.store.write(batch);
+    CHECK(query_all(f.store, q).size() == 100);
+  });
+}
+
+TEST_CASE("two operations on one item in a batch are refused", "[contract]") {
+  for_each_backend([](Fixture& f) {
+    const Key key{f.pk("dup"), "x"};
+    CHECK_THROWS_AS(f.store.write({{Put{kTable, item(key.pk, key.sk), {}},
+                                    Check{kTable, key, Condition::must_not_exist()}}}),
+                    InvalidRequest);
+    CHECK_FALSE(f.store.get(kTable, key));
+  });
+}
+
+TEST_CASE("an update sets and removes attributes and creates a missing item", "[contract]") {
+  for_each_backend([](Fixture& f) {
+    const Key key{f.pk("upd"), "x"};
+    f.store.write({{Update{kTable, key, {{"a", 1}, {"b", "two"}}, {}, {}}}});
+    auto loaded = f.store.get(kTable, key);
+    REQUIRE(loaded);
+    CHECK(*loaded == item(key.pk, key.sk, {{"a", 1}, {"b", "two"}}));
+
+    f.store.write({{Update{kTable, key, {{"c", true}}, {"a", "never_there"}, {}}}});
+    loaded = f.store.get(kTable, key);
+    CHECK(*loaded == item(key.pk, key.sk, {{"b", "two"}, {"c", true}}));
+  });
+}
+
+TEST_CASE("an update cannot change the key attributes", "[contract]") {
+  for_each_backend([](Fixture& f) {
+    const Key key{f.pk("upd"), "x"};
+    CHECK_THROWS_AS(f.store.write({{Update{kTable, key, {{"pk", "other"}}, {}, {}}}}),
+                    InvalidRequest);
+    CHECK_THROWS_AS(f.store.write({{Update{kTable, key, Item::object(), {"sk"}, {}}}}),
+                    InvalidRequest);
+    CHECK_FALSE(f.store.get(kTable, key));
+  });
+}
+
+TEST_CASE("an update keeps index membership in step with the index attributes", "[contract]") {
+  for_each_backend([](Fixture& f) {
+    const Key key{f.pk("dev"), "d1"};
+    const std::string state_partition = f.pk("state#deployed");
+    auto by_state = index_query("gsi1", state_partition);
+    put(f.store, item(key.pk, key.sk));
+    CHECK(f.store.query(by_state).items.empty());
+
+    f.store.write({{Update{kTable, key, {{"gsi1pk", state_partition}, {"gsi1sk", "d1"}}, {}, {}}}});
+    CHECK(f.store.query(by_state).items.size() == 1);
+
+    f.store.write({{Update{kTable, key, Item::object(), {"gsi1sk"}, {}}}});
+    CHECK(f.store.query(by_state).items.empty());
+  });
+}
+
+}  // namespace cellfleet::storage::testing
