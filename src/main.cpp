@@ -72,7 +72,8 @@ const std::vector<cli::Command>& commands() {
            kConfigFlags,
        {"--config", "--data-dir", "--listen"},
        {"--keys"}},
-      {"create-org", "create an organization and print its first owner API key",
+      {"create-org",
+       "create an organization and print its first owner API key",
        "Usage: cellfleet create-org --name NAME --slug SLUG --owner-email EMAIL\n"
        "                            [--currency CODE] [--time-zone ZONE] [--owner-name NAME]\n"
        "                            [--config FILE] [--data-dir DIR]\n\n"
@@ -80,8 +81,8 @@ const std::vector<cli::Command>& commands() {
        "server runs on it) and prints the owner's API key. The key is shown only this once.\n"
        "Defaults: --currency USD, --time-zone UTC.\n\n" +
            kConfigFlags,
-       {"--config", "--data-dir", "--name", "--slug", "--owner-email", "--owner-name",
-        "--currency", "--time-zone"},
+       {"--config", "--data-dir", "--name", "--slug", "--owner-email", "--owner-name", "--currency",
+        "--time-zone"},
        {}},
       {"version", "print the version", "Usage: cellfleet version\n", {}, {}},
   };
@@ -260,9 +261,10 @@ int create_org(const cli::Invocation& inv) {
   App app(config, open_store(config, log), log);
   try {
     auto created = app.tenant.create_organization(request);
-    fmt::print("organization {} ({}) created\nowner {} <{}>\n\nowner API key (shown only now):\n{}\n",
-               created.organization.at("id").get<std::string>(), request.slug,
-               created.owner_user_id, request.owner_email, created.owner_api_key);
+    fmt::print(
+        "organization {} ({}) created\nowner {} <{}>\n\nowner API key (shown only now):\n{}\n",
+        created.organization.at("id").get<std::string>(), request.slug, created.owner_user_id,
+        request.owner_email, created.owner_api_key);
     return 0;
   } catch (const Error& e) {
     fmt::print(stderr, "cellfleet: create-org: {}\n", e.detail());

@@ -136,11 +136,11 @@ const std::vector<Setting>& settings() {
                        "Prefix of every table name, so one account holds several installations"));
     t.push_back(string_setting("log", "level", &C::log, &C::Log::level,
                                {"debug", "info", "warn", "error"}, "Lowest level written"));
-    auto token = string_setting("platform", "admin_token", &C::platform, &C::Platform::admin_token,
-                                {},
-                                "Bearer token of the platform administrator, who creates and "
-                                "suspends organizations; at least 32 characters. Empty (the "
-                                "default) disables the platform routes: there is no default secret");
+    auto token =
+        string_setting("platform", "admin_token", &C::platform, &C::Platform::admin_token, {},
+                       "Bearer token of the platform administrator, who creates and "
+                       "suspends organizations; at least 32 characters. Empty (the "
+                       "default) disables the platform routes: there is no default secret");
     auto set_token = token.set;
     token.set = [set_token](Config& c, const toml_lite::Value& v) {
       const auto* s = std::get_if<std::string>(&v);
@@ -151,22 +151,26 @@ const std::vector<Setting>& settings() {
     };
     token.secret = true;
     t.push_back(std::move(token));
-    t.push_back(int_setting("auth", "session_idle_seconds", &C::auth, &C::Auth::session_idle_seconds,
-                            60, 90LL * 86400, "A login session ends after this long unused"));
+    t.push_back(int_setting("auth", "session_idle_seconds", &C::auth,
+                            &C::Auth::session_idle_seconds, 1, 90LL * 86400,
+                            "A login session ends after this long unused"));
     t.push_back(int_setting("auth", "session_max_seconds", &C::auth, &C::Auth::session_max_seconds,
-                            60, 365LL * 86400, "A login session ends this long after login, used or not"));
-    t.push_back(int_setting("auth", "password_min_length", &C::auth, &C::Auth::password_min_length, 8,
-                            128, "Shortest password accepted"));
-    t.push_back(int_setting("auth", "login_window_seconds", &C::auth, &C::Auth::login_window_seconds,
-                            1, 86400, "Window in which failed logins are counted"));
+                            60, 365LL * 86400,
+                            "A login session ends this long after login, used or not"));
+    t.push_back(int_setting("auth", "password_min_length", &C::auth, &C::Auth::password_min_length,
+                            8, 128, "Shortest password accepted"));
+    t.push_back(int_setting("auth", "login_window_seconds", &C::auth,
+                            &C::Auth::login_window_seconds, 1, 86400,
+                            "Window in which failed logins are counted"));
     t.push_back(int_setting("auth", "login_max_failures_per_account", &C::auth,
                             &C::Auth::login_max_failures_per_account, 1, 1000,
                             "Failed logins for one email in a window before 429"));
     t.push_back(int_setting("auth", "login_max_failures_per_address", &C::auth,
                             &C::Auth::login_max_failures_per_address, 1, 100000,
                             "Failed logins from one client address in a window before 429"));
-    t.push_back(int_setting("auth", "audit_retention_days", &C::auth, &C::Auth::audit_retention_days,
-                            0, 36500, "Days an audit entry is kept; 0 keeps entries forever"));
+    t.push_back(int_setting("auth", "audit_retention_days", &C::auth,
+                            &C::Auth::audit_retention_days, 0, 36500,
+                            "Days an audit entry is kept; 0 keeps entries forever"));
     return t;
   }();
   return table;

@@ -9,6 +9,8 @@ namespace cellfleet {
 
 // nullopt for a code that is not an active ISO 4217 currency (funds and metals are excluded).
 std::optional<int> currency_minor_digits(std::string_view code);
-inline bool is_currency(std::string_view code) { return currency_minor_digits(code).has_value(); }
+inline bool is_currency(std::string_view code) {
+  return currency_minor_digits(code).has_value();
+}
 
 }  // namespace cellfleet

@@ -6,7 +6,7 @@
 // Items are JSON objects (nlohmann::json) whose attribute types map to DynamoDB's:
 //   string -> S, integer -> N (exact int64/uint64), bool -> BOOL, null -> NULL,
 //   binary (json::binary_t) -> B, array -> L, object -> M.
-// Floating-point numbers are rejected with InvalidItem: money and counters are integers, and a
+// Floating-point numbers are rejected with InvalidRequest: money and counters are integers, and a
 // double does not survive a round trip through both backends exactly.
 //
 // Reserved attributes, present on every item a Store returns:

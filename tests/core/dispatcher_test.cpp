@@ -128,7 +128,8 @@ struct RoleFromToken : Authenticator {
       throw Error(ErrorKind::unauthorized, "credentials are required");
     }
     auto name = header->substr(7);
-    if (name == "platform") return Principal{Principal::Kind::platform_admin, "", "platform", Role::owner, ""};
+    if (name == "platform")
+      return Principal{Principal::Kind::platform_admin, "", "platform", Role::owner, ""};
     auto role = parse_role(name);
     if (!role) throw Error(ErrorKind::unauthorized, "unknown credentials");
     return Principal{Principal::Kind::api_key, "org_a", "key_1", *role, ""};
@@ -171,7 +172,8 @@ TEST_CASE("routes admit exactly the callers their access names", "[dispatcher][a
   for (Role r : kAllRoles) {
     CHECK(call(d, "GET", "/v1/things", std::string(role_name(r))).status == 200);
     bool may_post = r == Role::owner || r == Role::admin;
-    CHECK(call(d, "POST", "/v1/things", std::string(role_name(r))).status == (may_post ? 200 : 403));
+    CHECK(call(d, "POST", "/v1/things", std::string(role_name(r))).status ==
+          (may_post ? 200 : 403));
     CHECK(call(d, "GET", "/v1/platform/things", std::string(role_name(r))).status == 403);
   }
   CHECK(call(d, "GET", "/v1/platform/things", "platform").status == 200);

@@ -72,9 +72,10 @@ Response Dispatcher::handle(Request& req) noexcept {
     } catch (const storage::ConditionFailed& e) {
       // A write lost a race with another request on the same item.
       log_.warn("write conflict", {{"error", e.what()}, {"route", req.route}});
-      res = problem_response(Error(ErrorKind::conflict,
-                                   "the resource was changed by another request; read it and retry"),
-                             req.path);
+      res =
+          problem_response(Error(ErrorKind::conflict,
+                                 "the resource was changed by another request; read it and retry"),
+                           req.path);
     } catch (const std::exception& e) {
       // A bug, not bad input: the client gets a generic 500, the log gets the text.
       log_.error("unhandled exception", {{"error", e.what()}, {"route", req.route}});

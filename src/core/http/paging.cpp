@@ -35,8 +35,9 @@ storage::Page query_page(storage::Store& store, storage::Query q, const PageRequ
     return store.query(q);
   } catch (const storage::InvalidRequest&) {
     if (page.cursor.empty()) throw;
-    throw bad_request("cursor is not one this server gave out for this list",
-                      {{"query.cursor", "must be a next_cursor from a previous page of this list"}});
+    throw bad_request(
+        "cursor is not one this server gave out for this list",
+        {{"query.cursor", "must be a next_cursor from a previous page of this list"}});
   }
 }
 

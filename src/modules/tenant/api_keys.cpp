@@ -30,7 +30,8 @@ nlohmann::json key_view(const storage::Item& key, std::int64_t now) {
     view["expires_at"] = format_utc(key.at("expires").get<std::int64_t>());
     if (key.at("expires").get<std::int64_t>() <= now) status = "expired";
   }
-  if (key.contains("last_used")) view["last_used_at"] = format_utc(key.at("last_used").get<std::int64_t>());
+  if (key.contains("last_used"))
+    view["last_used_at"] = format_utc(key.at("last_used").get<std::int64_t>());
   if (key.contains("revoked")) {
     view["revoked_at"] = format_utc(key.at("revoked").get<std::int64_t>());
     status = "revoked";
@@ -73,12 +74,15 @@ http::Response TenantModule::Impl::create_api_key(http::Request& req) {
   auto role_text = in.required_string("role", 1, 20);
   auto expires_text = in.optional_string("expires_at", 1, 64);
   auto role = parse_role(role_text);
-  if (!role_text.empty() && !role) in.error("role", "must be one of owner, admin, operator, finance, viewer");
+  if (!role_text.empty() && !role)
+    in.error("role", "must be one of owner, admin, operator, finance, viewer");
   std::optional<std::int64_t> expires;
   if (expires_text) {
     expires = parse_utc(*expires_text);
-    if (!expires) in.error("expires_at", "must be an RFC 3339 time, e.g. 2027-01-31T00:00:00Z");
-    else if (*expires <= now()) in.error("expires_at", "must be in the future");
+    if (!expires)
+      in.error("expires_at", "must be an RFC 3339 time, e.g. 2027-01-31T00:00:00Z");
+    else if (*expires <= now())
+      in.error("expires_at", "must be in the future");
   }
   in.finish();
   if (*role == Role::owner && caller.role != Role::owner) {
@@ -116,8 +120,10 @@ http::Response TenantModule::Impl::revoke_api_key(http::Request& req) {
   }
   if (!key->contains("revoked")) {
     std::int64_t version = key->at("version").get<std::int64_t>();
-    store.write({{storage::Update{"entities", {key->at("pk"), "apikey"},
-                                  {{"revoked", now()}, {"version", version + 1}}, {},
+    store.write({{storage::Update{"entities",
+                                  {key->at("pk"), "apikey"},
+                                  {{"revoked", now()}, {"version", version + 1}},
+                                  {},
                                   storage::Condition::version_is(version)}}});
   }
   return http::Response::empty(204);

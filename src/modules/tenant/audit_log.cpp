@@ -49,7 +49,8 @@ void TenantModule::Impl::record(const http::Request& req, const http::Response& 
     } else if (res.status < 300 && res.content_type == "application/json") {
       auto body = nlohmann::json::parse(res.body, nullptr, false);
       if (body.is_object() && body.contains("id") && body["id"].is_string()) subject = body["id"];
-      if (body.is_object() && body.contains("organization")) subject = body["organization"].value("id", "");
+      if (body.is_object() && body.contains("organization"))
+        subject = body["organization"].value("id", "");
     }
     write_audit(caller.org_id, caller.actor(), req.method + " " + req.route, subject, res.status,
                 req.request_id);

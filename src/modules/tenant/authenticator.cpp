@@ -11,7 +11,7 @@ namespace cellfleet::tenant {
 
 namespace {
 // How stale last_used_at / a session's renewal may get before a request writes it again: one
-// write a minute per credential instead of one per request.
+// write a minute per credential instead of one per request (sooner for very short sessions).
 constexpr std::int64_t kTouchEverySeconds = 60;
 
 Error unauthorized(std::string detail) {
@@ -20,7 +20,9 @@ Error unauthorized(std::string detail) {
   return e;
 }
 
-Error invalid_credentials() { return unauthorized("the credentials are not valid"); }
+Error invalid_credentials() {
+  return unauthorized("the credentials are not valid");
+}
 }  // namespace
 
 Principal TenantModule::Impl::authenticate(const http::Request& req) {
@@ -42,15 +44,20 @@ Principal TenantModule::Impl::authenticate(const http::Request& req) {
     auto sep = token.find('_', 3);
     if (sep == std::string_view::npos) throw invalid_credentials();
     std::string prefix(token.substr(3, sep - 3));
-    auto key = prefix.empty() ? std::nullopt : store.get("entities", {keys::api_key(prefix), "apikey"});
-    if (!key || !secrets_equal(hash_secret(token.substr(sep + 1)), key->at("secret_hash").get<std::string>()) ||
-        key->contains("revoked") || (key->contains("expires") && key->at("expires").get<std::int64_t>() <= t)) {
+    auto key =
+        prefix.empty() ? std::nullopt : store.get("entities", {keys::api_key(prefix), "apikey"});
+    if (!key ||
+        !secrets_equal(hash_secret(token.substr(sep + 1)),
+                       key->at("secret_hash").get<std::string>()) ||
+        key->contains("revoked") ||
+        (key->contains("expires") && key->at("expires").get<std::int64_t>() <= t)) {
       throw invalid_credentials();
     }
     p = Principal{Principal::Kind::api_key, key->at("org_id"), key->at("id"),
                   parse_role(key->at("role").get<std::string>()).value_or(Role::viewer), ""};
     if (t - key->value("last_used", std::int64_t{0}) >= kTouchEverySeconds) {
-      store.write({{storage::Update{"entities", {key->at("pk"), "apikey"}, {{"last_used", t}}, {}, {}}}});
+      store.write(
+          {{storage::Update{"entities", {key->at("pk"), "apikey"}, {{"last_used", t}}, {}, {}}}});
     }
   } else if (token.rfind("cfs_", 0) == 0) {
     auto session = store.get("entities", {keys::session(hash_secret(token)), "session"});
@@ -61,11 +68,15 @@ Principal TenantModule::Impl::authenticate(const http::Request& req) {
                   parse_role(user->at("role").get<std::string>()).value_or(Role::viewer),
                   session->at("id")};
     // Sliding renewal: each use pushes the idle expiry out, never past the maximum lifetime.
-    if (t - session->at("renewed_at").get<std::int64_t>() >= kTouchEverySeconds) {
+    std::int64_t renew_every =
+        std::min(kTouchEverySeconds, std::max<std::int64_t>(1, options.session_idle_seconds / 2));
+    if (t - session->at("renewed_at").get<std::int64_t>() >= renew_every) {
       std::int64_t expires = std::min(t + options.session_idle_seconds,
                                       session->at("max_expires_at").get<std::int64_t>());
-      store.write({{storage::Update{"entities", {session->at("pk"), "session"},
-                                    {{"renewed_at", t}, {"expires_at", expires}}, {},
+      store.write({{storage::Update{"entities",
+                                    {session->at("pk"), "session"},
+                                    {{"renewed_at", t}, {"expires_at", expires}},
+                                    {},
                                     storage::Condition::must_exist()}}});
     }
   } else {

@@ -14,8 +14,7 @@ LoginThrottle::LoginThrottle(std::int64_t window_seconds, std::int64_t max_per_a
                              std::int64_t max_per_address)
     : window_(window_seconds), max_account_(max_per_account), max_address_(max_per_address) {}
 
-std::int64_t LoginThrottle::wait_for(const std::string& key, std::int64_t limit,
-                                     std::int64_t now) {
+std::int64_t LoginThrottle::wait_for(const std::string& key, std::int64_t limit, std::int64_t now) {
   auto it = windows_.find(key);
   if (it == windows_.end() || now >= it->second.start + window_) return 0;
   if (it->second.failures < limit) return 0;

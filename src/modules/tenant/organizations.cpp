@@ -26,11 +26,13 @@ bool valid_slug(const std::string& s) {
 // Field errors of a new organization's request, in request field names.
 std::vector<FieldError> validate(const NewOrganization& r) {
   std::vector<FieldError> errors;
-  if (r.name.empty() || r.name.size() > 200) errors.push_back({"name", "must be 1 to 200 characters"});
+  if (r.name.empty() || r.name.size() > 200)
+    errors.push_back({"name", "must be 1 to 200 characters"});
   if (!valid_slug(r.slug)) {
     errors.push_back({"slug", "must be 3 to 63 characters of a-z, 0-9 and single hyphens inside"});
   }
-  if (!is_currency(r.currency)) errors.push_back({"currency", "must be an ISO 4217 code, e.g. KES"});
+  if (!is_currency(r.currency))
+    errors.push_back({"currency", "must be an ISO 4217 code, e.g. KES"});
   if (!is_time_zone(r.time_zone)) {
     errors.push_back({"time_zone", "must be an IANA time zone name, e.g. Africa/Nairobi"});
   }
@@ -41,7 +43,9 @@ std::vector<FieldError> validate(const NewOrganization& r) {
   return errors;
 }
 
-std::string status_of(const storage::Item& org) { return org.value("status", "active"); }
+std::string status_of(const storage::Item& org) {
+  return org.value("status", "active");
+}
 }  // namespace
 
 nlohmann::json org_view(const storage::Item& org) {
@@ -66,13 +70,12 @@ CreatedOrganization TenantModule::Impl::create_organization(const NewOrganizatio
   const std::string user_id = ids.next("usr");
   const std::string email = normalise_email(r.owner_email);
   const std::string created = format_utc(now());
-  storage::Item org = {{"pk", keys::org(org_id)}, {"sk", "org"},
-                       {"id", org_id},             {"name", r.name},
-                       {"slug", r.slug},           {"currency", r.currency},
-                       {"time_zone", r.time_zone}, {"status", "active"},
-                       {"settings", nlohmann::json::object()},
-                       {"created_at", created},    {"version", 1},
-                       {"gsi1pk", keys::kAllOrgs}, {"gsi1sk", org_id}};
+  storage::Item org = {
+      {"pk", keys::org(org_id)},  {"sk", "org"},        {"id", org_id},
+      {"name", r.name},           {"slug", r.slug},     {"currency", r.currency},
+      {"time_zone", r.time_zone}, {"status", "active"}, {"settings", nlohmann::json::object()},
+      {"created_at", created},    {"version", 1},       {"gsi1pk", keys::kAllOrgs},
+      {"gsi1sk", org_id}};
   storage::Item owner = {{"pk", keys::org(org_id)}, {"sk", keys::user_sk(user_id)},
                          {"id", user_id},           {"org_id", org_id},
                          {"email", email},          {"name", r.owner_name},
@@ -128,9 +131,10 @@ http::Response TenantModule::Impl::platform_create_org(http::Request& req) {
   r.owner_name = in.optional_string("owner_name", 0, 200).value_or("");
   in.finish();
   auto created = create_organization(r);
-  return http::Response::json(201, {{"organization", created.organization},
-                                    {"owner", {{"id", created.owner_user_id}, {"email", normalise_email(r.owner_email)}}},
-                                    {"api_key", created.owner_api_key}});
+  return http::Response::json(
+      201, {{"organization", created.organization},
+            {"owner", {{"id", created.owner_user_id}, {"email", normalise_email(r.owner_email)}}},
+            {"api_key", created.owner_api_key}});
 }
 
 http::Response TenantModule::Impl::platform_list_orgs(http::Request& req) {
@@ -158,7 +162,8 @@ http::Response TenantModule::Impl::platform_update_org(http::Request& req) {
   auto status = in.required_string("status", 1, 20);
   in.finish();
   if (status != "active" && status != "suspended") {
-    throw bad_request("status must be active or suspended", {{"status", "must be active or suspended"}});
+    throw bad_request("status must be active or suspended",
+                      {{"status", "must be active or suspended"}});
   }
   std::int64_t version = org.at("version").get<std::int64_t>();
   store.write({{storage::Update{"entities",
@@ -211,8 +216,8 @@ http::Response TenantModule::Impl::update_own_org(http::Request& req) {
   if (name) set["name"] = *name;
   if (time_zone) set["time_zone"] = *time_zone;
   if (settings) set["settings"] = *settings;
-  store.write({{storage::Update{"entities", {org.at("pk"), "org"}, set, {},
-                                storage::Condition::version_is(version)}}});
+  store.write({{storage::Update{
+      "entities", {org.at("pk"), "org"}, set, {}, storage::Condition::version_is(version)}}});
   for (const auto& [k, v] : set.items()) org[k] = v;
   return with_etag(http::Response::json(200, org_view(org)), org);
 }

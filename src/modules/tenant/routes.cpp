@@ -17,7 +17,8 @@ void TenantModule::Impl::register_routes(http::Router& r) {
   r.add("GET", "/v1/platform/organizations", platform, bind(&Impl::platform_list_orgs));
   r.add("GET", "/v1/platform/organizations/{org_id}", platform, bind(&Impl::platform_get_org));
   r.add("PATCH", "/v1/platform/organizations/{org_id}", platform, bind(&Impl::platform_update_org));
-  r.add("DELETE", "/v1/platform/organizations/{org_id}", platform, bind(&Impl::platform_delete_org));
+  r.add("DELETE", "/v1/platform/organizations/{org_id}", platform,
+        bind(&Impl::platform_delete_org));
 
   r.add("GET", "/v1/organization", members, bind(&Impl::get_own_org));
   r.add("PATCH", "/v1/organization", managers, bind(&Impl::update_own_org));

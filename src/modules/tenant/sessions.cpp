@@ -89,7 +89,8 @@ http::Response TenantModule::Impl::login(http::Request& req) {
 http::Response TenantModule::Impl::logout(http::Request& req) {
   const auto& caller = req.caller();
   if (caller.session_id.empty()) {
-    throw bad_request("logout ends a login session; this request used an API key (revoke it instead)");
+    throw bad_request(
+        "logout ends a login session; this request used an API key (revoke it instead)");
   }
   auto header = req.header("Authorization").value_or("");
   std::string token(header.substr(header.find(' ') + 1));

@@ -13,7 +13,8 @@
 //   slug#<slug>               sk slug           claims a slug
 //   email#<email>             sk email          claims an email (one account per email)
 //   apikey#<prefix>           sk apikey         an API key            gsi1 org#<org>#apikeys
-//   session#<token hash>      sk session        a login session       gsi1 org#<org>#sessions#<user>
+//   session#<token hash>      sk session        a login session       gsi1
+//   org#<org>#sessions#<user>
 
 #include <optional>
 #include <string>
@@ -25,14 +26,30 @@
 namespace cellfleet::tenant {
 
 namespace keys {
-inline std::string org(const std::string& org_id) { return "org#" + org_id; }
-inline std::string user_sk(const std::string& user_id) { return "user#" + user_id; }
-inline std::string audit(const std::string& org_id) { return "org#" + org_id + "#audit"; }
-inline std::string slug(const std::string& slug) { return "slug#" + slug; }
-inline std::string email(const std::string& email) { return "email#" + email; }
-inline std::string api_key(const std::string& prefix) { return "apikey#" + prefix; }
-inline std::string org_api_keys(const std::string& org_id) { return "org#" + org_id + "#apikeys"; }
-inline std::string session(const std::string& token_hash) { return "session#" + token_hash; }
+inline std::string org(const std::string& org_id) {
+  return "org#" + org_id;
+}
+inline std::string user_sk(const std::string& user_id) {
+  return "user#" + user_id;
+}
+inline std::string audit(const std::string& org_id) {
+  return "org#" + org_id + "#audit";
+}
+inline std::string slug(const std::string& slug) {
+  return "slug#" + slug;
+}
+inline std::string email(const std::string& email) {
+  return "email#" + email;
+}
+inline std::string api_key(const std::string& prefix) {
+  return "apikey#" + prefix;
+}
+inline std::string org_api_keys(const std::string& org_id) {
+  return "org#" + org_id + "#apikeys";
+}
+inline std::string session(const std::string& token_hash) {
+  return "session#" + token_hash;
+}
 inline std::string user_sessions(const std::string& org_id, const std::string& user_id) {
   return "org#" + org_id + "#sessions#" + user_id;
 }

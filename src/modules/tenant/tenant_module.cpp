@@ -26,8 +26,9 @@ void check_if_match(const http::Request& req, const storage::Item& item) {
   if (!header) return;
   std::string expected = fmt::format("\"{}\"", item.at("version").get<std::int64_t>());
   if (*header != expected && *header != "*") {
-    throw Error(ErrorKind::precondition_failed,
-                fmt::format("If-Match {} does not match the current version {}", *header, expected));
+    throw Error(
+        ErrorKind::precondition_failed,
+        fmt::format("If-Match {} does not match the current version {}", *header, expected));
   }
 }
 
@@ -42,9 +43,15 @@ TenantModule::TenantModule(storage::Store& store, const Clock& clock, TenantOpti
 
 TenantModule::~TenantModule() = default;
 
-void TenantModule::register_routes(http::Router& router) { impl_->register_routes(router); }
-Authenticator& TenantModule::authenticator() { return *impl_; }
-RequestAuditor& TenantModule::auditor() { return *impl_; }
+void TenantModule::register_routes(http::Router& router) {
+  impl_->register_routes(router);
+}
+Authenticator& TenantModule::authenticator() {
+  return *impl_;
+}
+RequestAuditor& TenantModule::auditor() {
+  return *impl_;
+}
 
 CreatedOrganization TenantModule::create_organization(const NewOrganization& request) {
   return impl_->create_organization(request);

@@ -64,9 +64,11 @@ http::Response TenantModule::Impl::create_user(http::Request& req) {
   auto name = in.optional_string("name", 0, 200).value_or("");
   auto role = role_field(in, in.required_string("role", 1, 20));
   auto password = in.optional_string("password", 0, 1024);
-  if (!email.empty() && normalise_email(email).empty()) in.error("email", "must be an email address");
+  if (!email.empty() && normalise_email(email).empty())
+    in.error("email", "must be an email address");
   if (password && static_cast<std::int64_t>(password->size()) < options.password_min_length) {
-    in.error("password", fmt::format("must be at least {} characters", options.password_min_length));
+    in.error("password",
+             fmt::format("must be at least {} characters", options.password_min_length));
   }
   in.finish();
   check_may_grant(caller, role);
@@ -139,7 +141,8 @@ http::Response TenantModule::Impl::update_user(http::Request& req) {
     in.error("status", "must be active or disabled");
   }
   if (password && static_cast<std::int64_t>(password->size()) < options.password_min_length) {
-    in.error("password", fmt::format("must be at least {} characters", options.password_min_length));
+    in.error("password",
+             fmt::format("must be at least {} characters", options.password_min_length));
   }
   in.finish();
 
@@ -148,7 +151,8 @@ http::Response TenantModule::Impl::update_user(http::Request& req) {
     throw Error(ErrorKind::forbidden, "only an owner may change an owner");
   }
   bool self = caller.kind == Principal::Kind::user && caller.actor_id == user->at("id");
-  if (self && ((role && *role != Role::owner && target_is_owner) || (status && *status == "disabled"))) {
+  if (self &&
+      ((role && *role != Role::owner && target_is_owner) || (status && *status == "disabled"))) {
     throw Error(ErrorKind::conflict, "you cannot demote or disable yourself; ask another owner");
   }
 
@@ -158,7 +162,10 @@ http::Response TenantModule::Impl::update_user(http::Request& req) {
   if (role) set["role"] = role_name(*role);
   if (status) set["status"] = *status;
   if (password) set["password_hash"] = hash_password(*password);
-  store.write({{storage::Update{"entities", {user->at("pk"), user->at("sk")}, set, {},
+  store.write({{storage::Update{"entities",
+                                {user->at("pk"), user->at("sk")},
+                                set,
+                                {},
                                 storage::Condition::version_is(version)}}});
   // A disabled user, or one whose password was reset, is signed out everywhere.
   if ((status && *status == "disabled") || password) {
