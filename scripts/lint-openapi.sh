@@ -10,4 +10,6 @@ fi
 cd "$repo"
 # No usage telemetry and no update check: tests and CI talk to nothing but loopback.
 export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true
-"$redocly" lint --config redocly.yaml docs/openapi.json
+node_bin=node
+[[ -x "$repo/tools/node22/node_modules/.bin/node" ]] && node_bin="$repo/tools/node22/node_modules/.bin/node"
+"$node_bin" "$repo/tools/node_modules/@redocly/cli/bin/cli.js" lint --config redocly.yaml docs/openapi.json

@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/system_routes.h"
+#include "storage/dynamodb/dynamodb_store.h"
 #include "storage/sqlite/sqlite_store.h"
 #include "tenant/tenant_module.h"
 
@@ -52,8 +53,9 @@ const std::vector<cli::Command>& commands() {
       {"migrate",
        "create or upgrade the store's schema, then exit",
        "Usage: cellfleet migrate [--config FILE] [--data-dir DIR]\n\n"
-       "Applies pending schema migrations (safe while a server runs on the same store) and\n"
-       "reports the schema version before and after.\n\n" +
+       "SQLite: applies pending schema migrations (safe while a server runs on the same\n"
+       "store) and reports the schema version before and after. DynamoDB: creates the tables\n"
+       "that do not exist (on-demand, streams, TTL, indexes) and waits until they are ACTIVE.\n\n" +
            kConfigFlags,
        {"--config", "--data-dir"},
        {}},
@@ -112,11 +114,16 @@ storage::SqliteOptions sqlite_options(const Config& config, Logger* log) {
   return o;
 }
 
+storage::DynamoDbOptions dynamodb_options(const Config& config) {
+  storage::DynamoDbOptions o;
+  o.client.endpoint = config.dynamodb.endpoint;
+  o.client.region = config.dynamodb.region;
+  o.table_prefix = config.dynamodb.table_prefix;
+  return o;
+}
+
 std::unique_ptr<storage::Store> open_store(const Config& config, Logger& log) {
-  if (config.storage.backend != "sqlite") {
-    throw ConfigError("storage.backend \"" + config.storage.backend +
-                      "\" is not available in this build yet; use \"sqlite\"");
-  }
+  if (config.storage.backend == "dynamodb") return storage::open_dynamodb(dynamodb_options(config));
   return storage::open_sqlite(sqlite_options(config, &log));
 }
 
@@ -205,9 +212,11 @@ int serve(const cli::Invocation& inv) {
 
 int migrate(const cli::Invocation& inv) {
   Config config = load(inv);
-  if (config.storage.backend != "sqlite") {
-    throw ConfigError("migrate: storage.backend \"" + config.storage.backend +
-                      "\" is not available in this build yet");
+  if (config.storage.backend == "dynamodb") {
+    storage::migrate_dynamodb(dynamodb_options(config));
+    fmt::print("DynamoDB tables with prefix \"{}\" exist and are ACTIVE\n",
+               config.dynamodb.table_prefix);
+    return 0;
   }
   auto report = storage::migrate_sqlite(sqlite_options(config, nullptr));
   if (report.from_version == report.to_version) {

@@ -22,8 +22,8 @@ std::set<std::string> document_operations(const nlohmann::json& doc) {
   std::set<std::string> ops;
   for (const auto& [path, item] : doc.at("paths").items()) {
     for (const auto& [method, op] : item.items()) {
-      static const std::set<std::string> kMethods = {"get", "put", "post", "delete", "patch",
-                                                     "head", "options", "trace"};
+      static const std::set<std::string> kMethods = {"get",   "put",  "post",    "delete",
+                                                     "patch", "head", "options", "trace"};
       if (!kMethods.contains(method)) continue;  // path-level "parameters", "summary", ...
       std::string upper = method;
       for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));

@@ -1,7 +1,7 @@
 // Tenancy and authorization, against the real server: every route walked with another
 // organization's credentials, every role against every route, and the credential lifecycle.
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <set>
 #include <thread>
 
