@@ -128,16 +128,7 @@ std::unique_ptr<storage::Store> open_store(const Config& config, Logger& log) {
 }
 
 tenant::TenantOptions tenant_options(const Config& c) {
-  tenant::TenantOptions o;
-  o.platform_admin_token = c.platform.admin_token;
-  o.session_idle_seconds = c.auth.session_idle_seconds;
-  o.session_max_seconds = c.auth.session_max_seconds;
-  o.password_min_length = c.auth.password_min_length;
-  o.login_window_seconds = c.auth.login_window_seconds;
-  o.login_max_failures_per_account = c.auth.login_max_failures_per_account;
-  o.login_max_failures_per_address = c.auth.login_max_failures_per_address;
-  o.audit_retention_days = c.auth.audit_retention_days;
-  return o;
+  return tenant::TenantOptions{c.platform.admin_token, c.auth};
 }
 
 // Everything `serve` runs, built the same way for `routes` and `create-org`.

@@ -131,3 +131,18 @@ TEST_CASE("every command answers --help", "[integration][cli]") {
   CHECK(status == 0);
   CHECK_THAT(out, Catch::Contains("migrate"));
 }
+
+TEST_CASE("cellfleet config prints the effective settings but never the admin token",
+          "[integration][cli][config]") {
+  const std::string token = "a-platform-token-that-must-stay-secret-42";
+  auto [status, out] = run_cellfleet({"config", "--listen", "0.0.0.0:9999"},
+                                     {{"CELLFLEET_PLATFORM_ADMIN_TOKEN", token}});
+  REQUIRE(status == 0);
+  CHECK_THAT(out, Catch::Contains("listen = \"0.0.0.0:9999\""));
+  CHECK_THAT(out, Catch::Contains("admin_token = \"<redacted>\""));
+  CHECK(out.find(token) == std::string::npos);
+  auto [short_status, short_out] =
+      run_cellfleet({"config"}, {{"CELLFLEET_PLATFORM_ADMIN_TOKEN", "too-short"}});
+  CHECK(short_status == 2);
+  CHECK_THAT(short_out, Catch::Contains("at least 32 characters"));
+}

@@ -30,8 +30,8 @@ void TenantModule::Impl::write_audit(const std::string& org_id, const std::strin
       entry["gsi2pk"] = partition + "#subject#" + subject;
       entry["gsi2sk"] = id;
     }
-    if (options.audit_retention_days > 0) {
-      entry["expires_at"] = now() + options.audit_retention_days * 86400;
+    if (options.auth.audit_retention_days > 0) {
+      entry["expires_at"] = now() + options.auth.audit_retention_days * 86400;
     }
     store.write({{storage::Put{"entities", entry, storage::Condition::must_not_exist()}}});
   } catch (const std::exception& e) {

@@ -68,10 +68,10 @@ Principal TenantModule::Impl::authenticate(const http::Request& req) {
                   parse_role(user->at("role").get<std::string>()).value_or(Role::viewer),
                   session->at("id")};
     // Sliding renewal: each use pushes the idle expiry out, never past the maximum lifetime.
-    std::int64_t renew_every =
-        std::min(kTouchEverySeconds, std::max<std::int64_t>(1, options.session_idle_seconds / 2));
+    std::int64_t renew_every = std::min(
+        kTouchEverySeconds, std::max<std::int64_t>(1, options.auth.session_idle_seconds / 2));
     if (t - session->at("renewed_at").get<std::int64_t>() >= renew_every) {
-      std::int64_t expires = std::min(t + options.session_idle_seconds,
+      std::int64_t expires = std::min(t + options.auth.session_idle_seconds,
                                       session->at("max_expires_at").get<std::int64_t>());
       store.write({{storage::Update{"entities",
                                     {session->at("pk"), "session"},

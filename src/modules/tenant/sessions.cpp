@@ -63,8 +63,8 @@ http::Response TenantModule::Impl::login(http::Request& req) {
   const std::string user_id = user->at("id");
   std::string token = "cfs_" + random_token(kSessionTokenChars);
   std::int64_t t = now();
-  std::int64_t max_expiry = t + options.session_max_seconds;
-  std::int64_t expires = std::min(t + options.session_idle_seconds, max_expiry);
+  std::int64_t max_expiry = t + options.auth.session_max_seconds;
+  std::int64_t expires = std::min(t + options.auth.session_idle_seconds, max_expiry);
   std::string session_id = ids.next("ses");
   store.write({{storage::Put{"entities",
                              {{"pk", keys::session(hash_secret(token))},

@@ -14,8 +14,8 @@ TenantModule::Impl::Impl(storage::Store& s, const Clock& c, TenantOptions o, Log
       ids(c),
       options(std::move(o)),
       log(l),
-      throttle(options.login_window_seconds, options.login_max_failures_per_account,
-               options.login_max_failures_per_address) {
+      throttle(options.auth.login_window_seconds, options.auth.login_max_failures_per_account,
+               options.auth.login_max_failures_per_address) {
   if (!options.platform_admin_token.empty()) {
     platform_token_hash = hash_secret(options.platform_admin_token);
   }

@@ -10,6 +10,7 @@
 
 #include "core/auth.h"
 #include "core/clock.h"
+#include "core/config.h"
 #include "core/http/router.h"
 #include "core/ids.h"
 #include "core/log.h"
@@ -19,13 +20,7 @@ namespace cellfleet::tenant {
 
 struct TenantOptions {
   std::string platform_admin_token;  // empty: the platform routes admit nobody
-  std::int64_t session_idle_seconds = 12 * 3600;
-  std::int64_t session_max_seconds = 30 * 24 * 3600;
-  std::int64_t password_min_length = 12;
-  std::int64_t login_window_seconds = 900;
-  std::int64_t login_max_failures_per_account = 5;
-  std::int64_t login_max_failures_per_address = 20;
-  std::int64_t audit_retention_days = 400;
+  Config::Auth auth;                 // sessions, passwords, login throttling, audit retention
 };
 
 struct NewOrganization {

@@ -66,9 +66,9 @@ http::Response TenantModule::Impl::create_user(http::Request& req) {
   auto password = in.optional_string("password", 0, 1024);
   if (!email.empty() && normalise_email(email).empty())
     in.error("email", "must be an email address");
-  if (password && static_cast<std::int64_t>(password->size()) < options.password_min_length) {
+  if (password && static_cast<std::int64_t>(password->size()) < options.auth.password_min_length) {
     in.error("password",
-             fmt::format("must be at least {} characters", options.password_min_length));
+             fmt::format("must be at least {} characters", options.auth.password_min_length));
   }
   in.finish();
   check_may_grant(caller, role);
@@ -140,9 +140,9 @@ http::Response TenantModule::Impl::update_user(http::Request& req) {
   if (status && *status != "active" && *status != "disabled") {
     in.error("status", "must be active or disabled");
   }
-  if (password && static_cast<std::int64_t>(password->size()) < options.password_min_length) {
+  if (password && static_cast<std::int64_t>(password->size()) < options.auth.password_min_length) {
     in.error("password",
-             fmt::format("must be at least {} characters", options.password_min_length));
+             fmt::format("must be at least {} characters", options.auth.password_min_length));
   }
   in.finish();
 

@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# HTTP throughput of cellfleet against a ceiling measured in the same run: a bare Boost.Beast
+# keep-alive endpoint (bench/bare_beast.cpp). Builds Release into build/bench, starts each server
+# pinned to CPU 0, drives it with wrk pinned to CPU 1, prints one table and writes
+# build/bench/http-results.json. Loopback only; every process it starts is stopped on exit.
+#
+#   bench/http.sh [--quick]      --quick: 5 s per scenario instead of 15 s
+#
+# See bench/README.md for what each row means.
+set -euo pipefail
+
+DURATION=15
+case "${1:-}" in
+  "") ;;
+  --quick) DURATION=5 ;;
+  -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+esac
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="$ROOT/build/bench"
+RESULTS="$BUILD/http-results.json"
+CONNECTIONS=32
+WARMUP=1  # seconds of unmeasured load before each scenario: first-touch costs are not throughput
+# A test credential for a throw-away data directory, 40 characters (the server wants >= 32).
+PLATFORM_TOKEN="bench-platform-admin-token-0000000000000"
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "http.sh: $*"; exit 1; }
+
+# --- processes we started, stopped on any exit ----------------------------------------------------
+PIDS=()
+WORK=""
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  PIDS=()
+  if [[ -n "$WORK" ]]; then rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+forget() {  # the process has ended: nothing left to stop
+  local p kept=()
+  for p in "${PIDS[@]}"; do [[ "$p" == "$1" ]] || kept+=("$p"); done
+  PIDS=("${kept[@]}")
+}
+stop() {  # SIGTERM (cellfleet drains), then SIGKILL after 10 s
+  kill -TERM "$1" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+  forget "$1"
+}
+
+# --- prerequisites ---------------------------------------------------------------------------------
+[[ "$(nproc)" -ge 2 ]] || die "needs 2 CPUs: the server is pinned to CPU 0 and wrk to CPU 1"
+for tool in cmake ninja curl taskset timeout; do
+  command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps.sh installs the build tools)"
+done
+if ! command -v wrk >/dev/null; then
+  log "installing wrk"
+  SUDO=""; [[ "$(id -u)" -eq 0 ]] || SUDO="sudo"
+  $SUDO apt-get install -y wrk >/dev/null 2>&1 ||
+    { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y wrk >/dev/null; }
+fi
+
+log "building Release into build/bench"
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCELLFLEET_BUILD_TESTS=OFF >/dev/null
+cmake --build "$BUILD" -j2 --target cellfleet cellfleet_bench_bare_beast >/dev/null
+CELLFLEET="$BUILD/cellfleet"
+BARE_BEAST="$BUILD/bench/cellfleet_bench_bare_beast"
+
+WORK="$(mktemp -d -t cellfleet-bench.XXXXXX)"
+
+# A port outside Linux's ephemeral range (32768-60999) that nothing answers on right now.
+free_port() {
+  local port
+  for _ in $(seq 100); do
+    port=$((20000 + RANDOM % 12000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
+  done
+  die "found no free loopback port"
+}
+
+# wait_ready PID URL LOGFILE: up to 10 s for URL to answer 200 while PID lives.
+wait_ready() {
+  local pid=$1 url=$2 logfile=$3
+  for _ in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || { tail -n 20 "$logfile" >&2; die "server exited at start-up"; }
+    if curl -fsS --max-time 1 -o /dev/null "$url" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  tail -n 20 "$logfile" >&2
+  die "$url did not answer within 10 s"
+}
+
+# expect_200 URL [curl args...]: the scenario must succeed before it is measured.
+expect_200() {
+  local url=$1 code
+  shift
+  code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "$@" "$url") || code=000
+  [[ "$code" == 200 ]] || die "GET $url answered $code, not 200: nothing to measure"
+}
+
+# --- measuring -----------------------------------------------------------------------------------
+ROWS=()  # "name|path|requests/s|p50|p90|p99|max|non2xx|socket_errors" (latencies in µs)
+
+# run_wrk SECONDS OUTFILE URL [wrk args...]: one bounded wrk run on CPU 1, in the background so
+# that an interrupt reaches the trap at once.
+run_wrk() {
+  local seconds=$1 out=$2 url=$3 pid
+  shift 3
+  timeout -k 5 $((seconds + 30)) taskset -c 1 \
+    wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" --latency -s "$ROOT/bench/wrk_report.lua" "$@" "$url" \
+    >"$out" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  wait "$pid" || { cat "$out" >&2; die "wrk failed against $url"; }
+  forget "$pid"
+}
+
+# measure NAME URL [wrk args...]: warm up, measure, append a row.
+measure() {
+  local name=$1 url=$2 out
+  shift 2
+  out="$BUILD/wrk-${name//[^A-Za-z0-9]/_}.txt"
+  log "  $name: $url (${DURATION} s)"
+  run_wrk "$WARMUP" /dev/null "$url" "$@"
+  run_wrk "$DURATION" "$out" "$url" "$@"
+  local line
+  line=$(grep '^BENCH ' "$out") || die "no summary in $out"
+  ROWS+=("$(awk -v name="$name" -v path="${url#http://127.0.0.1:*/}" '{
+      for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+      printf "%s|/%s|%.0f|%d|%d|%d|%d|%d|%d\n", name, path,
+             v["requests"] * 1e6 / v["duration_us"], v["p50_us"], v["p90_us"], v["p99_us"],
+             v["max_us"], v["status"], v["connect"] + v["read"] + v["write"] + v["timeout"]
+    }' <<<"$line")")
+}
+
+# measure_ceiling NAME: the bare Beast endpoint on CPU 0.
+measure_ceiling() {
+  local port pid
+  log "$1: bare Beast endpoint (CPU 0)"
+  port=$(free_port)
+  taskset -c 0 "$BARE_BEAST" "$port" >"$WORK/bare_beast.log" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  wait_ready "$pid" "http://127.0.0.1:$port/" "$WORK/bare_beast.log"
+  measure "$1" "http://127.0.0.1:$port/"
+  stop "$pid"
+}
+
+measure_ceiling "ceiling"
+
+API_KEY=""
+for LEVEL in warn info; do
+  log "cellfleet serve, log level $LEVEL (CPU 0)"
+  PORT=$(free_port)
+  BASE="http://127.0.0.1:$PORT"
+  # The access log goes to a file, as it would in production, not to a pipe we would drain.
+  env CELLFLEET_PLATFORM_ADMIN_TOKEN="$PLATFORM_TOKEN" CELLFLEET_LOG_LEVEL="$LEVEL" \
+    taskset -c 0 "$CELLFLEET" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" \
+    >"$WORK/cellfleet-$LEVEL.log" 2>&1 &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  wait_ready "$SERVER_PID" "$BASE/healthz" "$WORK/cellfleet-$LEVEL.log"
+  if [[ -z "$API_KEY" ]]; then  # the data directory outlives the first server
+    created=$(curl -sS --max-time 10 -X POST "$BASE/v1/platform/organizations" \
+      -H "Authorization: Bearer $PLATFORM_TOKEN" -H 'Content-Type: application/json' \
+      -d '{"name":"Bench","slug":"bench","currency":"KES","time_zone":"Africa/Nairobi","owner_email":"owner@bench.example"}')
+    API_KEY=$(sed -n 's/.*"api_key" *: *"\([^"]*\)".*/\1/p' <<<"$created")
+    [[ -n "$API_KEY" ]] || die "creating the organization failed: $created"
+  fi
+  AUTH=(-H "Authorization: Bearer $API_KEY")
+  expect_200 "$BASE/healthz"
+  expect_200 "$BASE/v1/auth/me" "${AUTH[@]}"
+  expect_200 "$BASE/v1/organization" "${AUTH[@]}"
+  measure "healthz log=$LEVEL" "$BASE/healthz"
+  measure "auth/me log=$LEVEL" "$BASE/v1/auth/me" "${AUTH[@]}"
+  measure "organization log=$LEVEL" "$BASE/v1/organization" "${AUTH[@]}"
+  stop "$SERVER_PID"
+done
+# The ceiling once more: how far it moved during the run is the noise the ratios carry.
+measure_ceiling "ceiling again"
+
+# --- report --------------------------------------------------------------------------------------
+CEILING_RPS=$(cut -d'|' -f3 <<<"${ROWS[0]}")
+rps_of() {
+  local r
+  for r in "${ROWS[@]}"; do if [[ "${r%%|*}" == "$1" ]]; then cut -d'|' -f3 <<<"$r"; fi; done
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
+ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
+
+DATE_UTC=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+DIRTY=""
+[[ -z "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ]] || DIRTY="+dirty"
+CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+
+echo
+echo "cellfleet HTTP benchmark — $DATE_UTC, commit $COMMIT$DIRTY, $(nproc) CPUs ($CPU_MODEL)"
+echo "server on CPU 0, wrk on CPU 1: -t1 -c$CONNECTIONS, ${DURATION} s per scenario, keep-alive, 127.0.0.1"
+echo
+printf '%-24s %-18s %9s %8s %8s %8s %8s %7s %7s %8s\n' \
+  scenario path "req/s" "p50 ms" "p90 ms" "p99 ms" "max ms" non-2xx sockerr ceiling
+printf '%s\n' "$(printf '%.0s-' $(seq 111))"
+JSON_ROWS=()
+for row in "${ROWS[@]}"; do
+  IFS='|' read -r name path rps p50 p90 p99 max non2xx sockerr <<<"$row"
+  r=$(ratio "$rps" "$CEILING_RPS")
+  printf '%-24s %-18s %9s %8s %8s %8s %8s %7s %7s %7.1f%%\n' "$name" "$path" "$rps" \
+    "$(ms "$p50")" "$(ms "$p90")" "$(ms "$p99")" "$(ms "$max")" "$non2xx" "$sockerr" \
+    "$(awk -v r="$r" 'BEGIN { print r * 100 }')"
+  JSON_ROWS+=("$(printf '{"scenario":"%s","path":"%s","requests_per_sec":%s,"latency_us":{"p50":%s,"p90":%s,"p99":%s,"max":%s},"non_2xx":%s,"socket_errors":%s,"ratio_to_ceiling":%s}' \
+    "$name" "$path" "$rps" "$p50" "$p90" "$p99" "$max" "$non2xx" "$sockerr" "$r")")
+done
+echo
+AUTH_JSON=()
+for LEVEL in warn info; do
+  r=$(ratio "$(rps_of "auth/me log=$LEVEL")" "$(rps_of "healthz log=$LEVEL")")
+  echo "authenticated / unauthenticated (GET /v1/auth/me vs GET /healthz), log=$LEVEL: $r"
+  AUTH_JSON+=("\"$LEVEL\":$r")
+done
+
+{
+  printf '{"benchmark":"http","date":"%s","commit":"%s%s","cpus":%s,"cpu_model":"%s",' \
+    "$DATE_UTC" "$COMMIT" "$DIRTY" "$(nproc)" "$CPU_MODEL"
+  printf '"wrk":{"threads":1,"connections":%s,"duration_s":%s,"server_cpu":0,"wrk_cpu":1},' \
+    "$CONNECTIONS" "$DURATION"
+  printf '"ceiling_requests_per_sec":%s,"rows":[%s],' "$CEILING_RPS" "$(IFS=,; echo "${JSON_ROWS[*]}")"
+  printf '"auth_over_unauth_ratio":{%s}}\n' "$(IFS=,; echo "${AUTH_JSON[*]}")"
+} >"$RESULTS"
+echo "written: ${RESULTS#"$ROOT"/} (raw wrk output: build/bench/wrk-*.txt)"

@@ -1,0 +1,236 @@
+// cellfleet_bench_store: how fast the Store is on each backend, next to what the backend itself
+// can do on this machine. A benchmark, not a test: it reports and does not fail on slow figures.
+//
+//   cellfleet_bench_store --backend sqlite|dynamodb [--endpoint URL] [--seconds N] [--threads T]
+//                         [--json FILE]
+//
+// sqlite: a fresh database in a new directory under $TMPDIR (else /tmp), measured with
+// synchronous=full (the default) and, for the write operations, synchronous=normal; each next to
+// raw sqlite3 batched inserts with the same setting. dynamodb: DynamoDB Local at --endpoint
+// (loopback only), in tables with a prefix of their own, created by migrate_dynamodb and deleted
+// at the end. bench/store/README.md explains the rows.
+#include <fmt/format.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "raw_sqlite.h"
+#include "report.h"
+#include "storage/dynamodb/dynamodb_client.h"
+#include "storage/dynamodb/dynamodb_store.h"
+#include "storage/dynamodb/http_client.h"
+#include "storage/schema.h"
+#include "storage/sqlite/sqlite_store.h"
+#include "store_workloads.h"
+
+namespace fs = std::filesystem;
+namespace storage = cellfleet::storage;
+using namespace cellfleet::bench;
+
+namespace {
+
+// DynamoDB Local's own limits on this machine (ARCHITECTURE.md §8).
+constexpr double kDynamoLocalPutItemsPerSecond = 2500;
+constexpr double kDynamoLocalBatchItemsPerSecond = 8800;
+
+struct Arguments {
+  std::string backend;
+  std::string endpoint;
+  double seconds = 10;
+  int threads = 1;
+  std::string json_path;
+};
+
+[[noreturn]] void usage(const std::string& problem) {
+  std::cerr << "cellfleet_bench_store: " << problem
+            << "\nusage: cellfleet_bench_store --backend sqlite|dynamodb [--endpoint URL] "
+               "[--seconds N] [--threads T] [--json FILE]\n";
+  std::exit(2);
+}
+
+Arguments parse_arguments(int argc, char** argv) {
+  Arguments args;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (i + 1 >= argc) usage(flag + " needs a value");
+    const std::string value = argv[++i];
+    try {
+      if (flag == "--backend") {
+        args.backend = value;
+      } else if (flag == "--endpoint") {
+        args.endpoint = value;
+      } else if (flag == "--seconds") {
+        args.seconds = std::stod(value);
+      } else if (flag == "--threads") {
+        args.threads = std::stoi(value);
+      } else if (flag == "--json") {
+        args.json_path = value;
+      } else {
+        usage("unknown option " + flag);
+      }
+    } catch (const std::logic_error&) {
+      usage("bad value for " + flag + ": " + value);
+    }
+  }
+  if (args.backend != "sqlite" && args.backend != "dynamodb") usage("--backend is required");
+  if (args.backend == "dynamodb" && args.endpoint.empty()) usage("dynamodb needs --endpoint");
+  if (!(args.seconds > 0 && args.seconds <= 600)) usage("--seconds must be in (0, 600]");
+  if (args.threads < 1 || args.threads > 64) usage("--threads must be in 1..64");
+  return args;
+}
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &tm);
+  return text;
+}
+
+// A new directory under the system's temporary directory, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "cellfleet-bench-store-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+void add_put_many_ratio(Report& report, const std::string& backend) {
+  const auto* put_many = find_row(report, backend, kPutManyOperation);
+  const auto* raw = find_row(report, backend, kRawOperation);
+  if (put_many == nullptr || raw == nullptr) return;
+  report.ratios.push_back({fmt::format("{}: put_many items/s / raw SQLite batched insert rows/s",
+                                       backend),
+                           put_many->items_per_second(), raw->items_per_second()});
+}
+
+void run_sqlite(const Arguments& args, const RunOptions& options, Report& report) {
+  TempDir dir;
+  report.notes.push_back(fmt::format(
+      "SQLite files were in {} (removed); its disk sets the synchronous=full write rates.",
+      dir.path().string()));
+  const auto add = [&report](const Measurement& m) { report.rows.push_back(m); };
+  for (const std::string synchronous : {"full", "normal"}) {
+    const std::string backend = "sqlite sync=" + synchronous;
+    const fs::path run_dir = dir.path() / synchronous;
+    fs::create_directories(run_dir);
+    {
+      storage::SqliteOptions sqlite;
+      sqlite.path = (run_dir / "store.db").string();
+      sqlite.synchronous = synchronous;
+      auto store = storage::open_sqlite(sqlite);
+      // Reads do not depend on synchronous: they are measured once, with the default.
+      run_store_operations(backend, *store,  options,
+                           synchronous == "full" ? Operations::all : Operations::writes_only, add);
+    }
+    fmt::print(stderr, "{}: {} for {:.0f} s\n", backend, kRawOperation, args.seconds);
+    add(measure_raw_sqlite_insert(backend, (run_dir / "raw.db").string(), synchronous, options));
+    add_put_many_ratio(report, backend);
+    fs::remove_all(run_dir);
+  }
+}
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
+}
+
+// Drops the benchmark's tables so a long-lived DynamoDB Local does not keep their items.
+void delete_tables(const storage::DynamoDbOptions& options) {
+  storage::dynamodb::DynamoDbClient client(options.client);
+  for (const auto& table : storage::logical_schema()) {
+    try {
+      client.call("DeleteTable", {{"TableName", options.table_prefix + table.name}});
+    } catch (const std::exception& error) {
+      fmt::print(stderr, "could not delete table {}{}: {}\n", options.table_prefix, table.name,
+                 error.what());
+    }
+  }
+}
+
+void run_dynamodb(const Arguments& args, const RunOptions& options, Report& report) {
+  const auto endpoint = storage::dynamodb::parse_endpoint(args.endpoint);
+  if (!is_loopback(endpoint.host)) {
+    throw std::invalid_argument("the benchmark only talks to a loopback DynamoDB (Local), not " +
+                                args.endpoint);
+  }
+  storage::DynamoDbOptions dynamo;
+  dynamo.client.endpoint = args.endpoint;
+  dynamo.client.region = "us-east-1";
+  // DynamoDB Local checks the signature's shape, not the keys; it does insist on an access key id
+  // of letters and digits only.
+  dynamo.client.credentials = {"cellfleetbench", "cellfleetbench", ""};
+  dynamo.table_prefix = fmt::format("bench-{}-{}-", getpid(), std::time(nullptr));
+  fmt::print(stderr, "dynamodb: creating tables {}*\n", dynamo.table_prefix);
+  storage::migrate_dynamodb(dynamo);
+  const std::string backend = "dynamodb-local";
+  try {
+    auto store = storage::open_dynamodb(dynamo);
+    run_store_operations(backend, *store, options, Operations::all,
+                         [&report](const Measurement& m) { report.rows.push_back(m); });
+  } catch (...) {
+    delete_tables(dynamo);
+    throw;
+  }
+  delete_tables(dynamo);
+  if (const auto* put = find_row(report, backend, kPutOperation)) {
+    report.ratios.push_back({"dynamodb-local: put ops/s / DynamoDB Local PutItem ceiling",
+                             put->ops_per_second, kDynamoLocalPutItemsPerSecond});
+  }
+  if (const auto* put_many = find_row(report, backend, kPutManyOperation)) {
+    report.ratios.push_back({"dynamodb-local: put_many items/s / DynamoDB Local BatchWriteItem "
+                             "ceiling",
+                             put_many->items_per_second(), kDynamoLocalBatchItemsPerSecond});
+  }
+  report.notes.push_back(
+      "DynamoDB Local tops out near 2,500 PutItem/s and 8,800 items/s with BatchWriteItem on "
+      "this machine (ARCHITECTURE.md §8): judge the DynamoDB backend against those, not against "
+      "SQLite. put and write(batch) are TransactWriteItems calls (conditions); put_many is "
+      "BatchWriteItem, 25 items a request, 4 requests in flight.");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Arguments args = parse_arguments(argc, argv);
+  RunOptions options;
+  options.duration = std::chrono::duration<double>(args.seconds);
+  options.threads = args.threads;
+  Report report;
+  report.title = fmt::format(
+      "cellfleet_bench_store --backend {}: {}, {:g} s per operation, {} thread(s), {} cores",
+      args.backend, utc_now(), args.seconds, args.threads, std::thread::hardware_concurrency());
+  try {
+    if (args.backend == "sqlite") {
+      run_sqlite(args, options, report);
+    } else {
+      run_dynamodb(args, options, report);
+    }
+  } catch (const std::exception& error) {
+    if (!report.rows.empty()) print_report(report);
+    std::cerr << "cellfleet_bench_store: " << error.what() << '\n';
+    return 1;
+  }
+  print_report(report);
+  if (!args.json_path.empty()) write_json_report(report, args.json_path);
+  return 0;
+}
