@@ -1,6 +1,7 @@
 // The ceiling of bench/http.sh: about the least work a Boost.Beast HTTP/1.1 keep-alive server can
-// do per request on one thread — parse the request, answer a fixed JSON body. The benchmark reports
-// cellfleet's throughput as a fraction of this, measured in the same run on the same pinned core.
+// do per request on one thread: parse the request, answer a fixed JSON body. The benchmark
+// reports cellfleet's throughput as a fraction of this, measured in the same run on the same
+// pinned core.
 //
 //   cellfleet_bench_bare_beast PORT      (listens on 127.0.0.1:PORT until SIGINT or SIGTERM)
 #include <boost/asio/co_spawn.hpp>

@@ -78,6 +78,7 @@ CELLFLEET="$BUILD/cellfleet"
 BARE_BEAST="$BUILD/bench/cellfleet_bench_bare_beast"
 
 WORK="$(mktemp -d -t cellfleet-bench.XXXXXX)"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # A port outside Linux's ephemeral range (32768-60999) that nothing answers on right now.
 free_port() {
@@ -110,7 +111,15 @@ expect_200() {
 }
 
 # --- measuring -----------------------------------------------------------------------------------
-ROWS=()  # "name|path|requests/s|p50|p90|p99|max|non2xx|socket_errors" (latencies in µs)
+# One row per scenario: name|path|req/s|p50|p90|p99|max|non-2xx|socket errors|server CPU seconds
+# (latencies in µs). Other processes share these CPUs, so beside req/s each row records the CPU
+# time the server itself spent: requests per CPU-second is what contention disturbs least.
+ROWS=()
+TICKS_PER_SECOND=$(getconf CLK_TCK)
+
+cpu_ticks() {  # user + system time of process $1 so far, all threads (fields 14, 15 of stat)
+  sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
 
 # run_wrk SECONDS OUTFILE URL [wrk args...]: one bounded wrk run on CPU 1, in the background so
 # that an interrupt reaches the trap at once.
@@ -126,21 +135,24 @@ run_wrk() {
   forget "$pid"
 }
 
-# measure NAME URL [wrk args...]: warm up, measure, append a row.
+# measure SERVER_PID NAME URL [wrk args...]: warm up, measure, append a row.
 measure() {
-  local name=$1 url=$2 out
-  shift 2
+  local server=$1 name=$2 url=$3 out before after line
+  shift 3
   out="$BUILD/wrk-${name//[^A-Za-z0-9]/_}.txt"
   log "  $name: $url (${DURATION} s)"
   run_wrk "$WARMUP" /dev/null "$url" "$@"
+  before=$(cpu_ticks "$server")
   run_wrk "$DURATION" "$out" "$url" "$@"
-  local line
+  after=$(cpu_ticks "$server")
   line=$(grep '^BENCH ' "$out") || die "no summary in $out"
-  ROWS+=("$(awk -v name="$name" -v path="${url#http://127.0.0.1:*/}" '{
+  ROWS+=("$(awk -v name="$name" -v path="${url#http://127.0.0.1:*/}" \
+      -v cpu="$((after - before))" -v hz="$TICKS_PER_SECOND" '{
       for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-      printf "%s|/%s|%.0f|%d|%d|%d|%d|%d|%d\n", name, path,
+      printf "%s|/%s|%.0f|%d|%d|%d|%d|%d|%d|%.2f\n", name, path,
              v["requests"] * 1e6 / v["duration_us"], v["p50_us"], v["p90_us"], v["p99_us"],
-             v["max_us"], v["status"], v["connect"] + v["read"] + v["write"] + v["timeout"]
+             v["max_us"], v["status"], v["connect"] + v["read"] + v["write"] + v["timeout"],
+             cpu / hz
     }' <<<"$line")")
 }
 
@@ -153,7 +165,7 @@ measure_ceiling() {
   pid=$!
   PIDS+=("$pid")
   wait_ready "$pid" "http://127.0.0.1:$port/" "$WORK/bare_beast.log"
-  measure "$1" "http://127.0.0.1:$port/"
+  measure "$pid" "$1" "http://127.0.0.1:$port/"
   stop "$pid"
 }
 
@@ -182,23 +194,25 @@ for LEVEL in warn info; do
   expect_200 "$BASE/healthz"
   expect_200 "$BASE/v1/auth/me" "${AUTH[@]}"
   expect_200 "$BASE/v1/organization" "${AUTH[@]}"
-  measure "healthz log=$LEVEL" "$BASE/healthz"
-  measure "auth/me log=$LEVEL" "$BASE/v1/auth/me" "${AUTH[@]}"
-  measure "organization log=$LEVEL" "$BASE/v1/organization" "${AUTH[@]}"
+  measure "$SERVER_PID" "healthz log=$LEVEL" "$BASE/healthz"
+  measure "$SERVER_PID" "auth/me log=$LEVEL" "$BASE/v1/auth/me" "${AUTH[@]}"
+  measure "$SERVER_PID" "organization log=$LEVEL" "$BASE/v1/organization" "${AUTH[@]}"
   stop "$SERVER_PID"
 done
 # The ceiling once more: how far it moved during the run is the noise the ratios carry.
 measure_ceiling "ceiling again"
 
 # --- report --------------------------------------------------------------------------------------
-CEILING_RPS=$(cut -d'|' -f3 <<<"${ROWS[0]}")
-rps_of() {
-  local r
-  for r in "${ROWS[@]}"; do if [[ "${r%%|*}" == "$1" ]]; then cut -d'|' -f3 <<<"$r"; fi; done
-}
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+field() { cut -d'|' -f"$2" <<<"$1"; }
+row_of() { local r; for r in "${ROWS[@]}"; do if [[ "${r%%|*}" == "$1" ]]; then echo "$r"; fi; done; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
+per_cpu() { awk -v r="$1" -v s="$2" -v c="$3" 'BEGIN { printf "%.0f", (c > 0 ? r * s / c : 0) }'; }
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
+pct() { awk -v r="$1" 'BEGIN { printf "%.1f%%", r * 100 }'; }
 
+CEILING_RPS=$(field "${ROWS[0]}" 3)
+CEILING_PER_CPU=$(per_cpu "$CEILING_RPS" "$DURATION" "$(field "${ROWS[0]}" 10)")
 DATE_UTC=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 DIRTY=""
@@ -208,34 +222,47 @@ CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 echo
 echo "cellfleet HTTP benchmark — $DATE_UTC, commit $COMMIT$DIRTY, $(nproc) CPUs ($CPU_MODEL)"
 echo "server on CPU 0, wrk on CPU 1: -t1 -c$CONNECTIONS, ${DURATION} s per scenario, keep-alive, 127.0.0.1"
+echo "load average before: $LOAD_BEFORE, after: $LOAD_AFTER (other processes share both CPUs)"
 echo
-printf '%-24s %-18s %9s %8s %8s %8s %8s %7s %7s %8s\n' \
-  scenario path "req/s" "p50 ms" "p90 ms" "p99 ms" "max ms" non-2xx sockerr ceiling
-printf '%s\n' "$(printf '%.0s-' $(seq 111))"
+FORMAT='%-22s %-17s %8s %7s %7s %7s %7s %9s %8s %5s %10s %8s\n'
+# shellcheck disable=SC2059  # the format is ours, shared by header and rows
+printf "$FORMAT" scenario path "req/s" "p50 ms" "p90 ms" "p99 ms" "max ms" "n2xx/sock" \
+  "ceiling" "cpu" "req/cpu-s" "ceil/cpu"
+printf '%s\n' "$(printf '%.0s-' $(seq 124))"
 JSON_ROWS=()
 for row in "${ROWS[@]}"; do
-  IFS='|' read -r name path rps p50 p90 p99 max non2xx sockerr <<<"$row"
+  IFS='|' read -r name path rps p50 p90 p99 max non2xx sockerr cpu <<<"$row"
   r=$(ratio "$rps" "$CEILING_RPS")
-  printf '%-24s %-18s %9s %8s %8s %8s %8s %7s %7s %7.1f%%\n' "$name" "$path" "$rps" \
-    "$(ms "$p50")" "$(ms "$p90")" "$(ms "$p99")" "$(ms "$max")" "$non2xx" "$sockerr" \
-    "$(awk -v r="$r" 'BEGIN { print r * 100 }')"
-  JSON_ROWS+=("$(printf '{"scenario":"%s","path":"%s","requests_per_sec":%s,"latency_us":{"p50":%s,"p90":%s,"p99":%s,"max":%s},"non_2xx":%s,"socket_errors":%s,"ratio_to_ceiling":%s}' \
-    "$name" "$path" "$rps" "$p50" "$p90" "$p99" "$max" "$non2xx" "$sockerr" "$r")")
+  per=$(per_cpu "$rps" "$DURATION" "$cpu")
+  rc=$(ratio "$per" "$CEILING_PER_CPU")
+  share=$(awk -v c="$cpu" -v d="$DURATION" 'BEGIN { printf "%.0f%%", c / d * 100 }')
+  # shellcheck disable=SC2059
+  printf "$FORMAT" "$name" "$path" "$rps" "$(ms "$p50")" "$(ms "$p90")" "$(ms "$p99")" \
+    "$(ms "$max")" "$non2xx/$sockerr" "$(pct "$r")" "$share" "$per" "$(pct "$rc")"
+  JSON_ROWS+=("$(printf '{"scenario":"%s","path":"%s","requests_per_sec":%s,"latency_us":{"p50":%s,"p90":%s,"p99":%s,"max":%s},"non_2xx":%s,"socket_errors":%s,"ratio_to_ceiling":%s,"server_cpu_seconds":%s,"requests_per_cpu_second":%s,"ratio_to_ceiling_per_cpu_second":%s}' \
+    "$name" "$path" "$rps" "$p50" "$p90" "$p99" "$max" "$non2xx" "$sockerr" "$r" "$cpu" "$per" "$rc")")
 done
 echo
 AUTH_JSON=()
 for LEVEL in warn info; do
-  r=$(ratio "$(rps_of "auth/me log=$LEVEL")" "$(rps_of "healthz log=$LEVEL")")
-  echo "authenticated / unauthenticated (GET /v1/auth/me vs GET /healthz), log=$LEVEL: $r"
-  AUTH_JSON+=("\"$LEVEL\":$r")
+  authed=$(row_of "auth/me log=$LEVEL")
+  open=$(row_of "healthz log=$LEVEL")
+  r=$(ratio "$(field "$authed" 3)" "$(field "$open" 3)")
+  rc=$(ratio "$(per_cpu "$(field "$authed" 3)" "$DURATION" "$(field "$authed" 10)")" \
+    "$(per_cpu "$(field "$open" 3)" "$DURATION" "$(field "$open" 10)")")
+  echo "authenticated / unauthenticated (GET /v1/auth/me vs GET /healthz), log=$LEVEL:" \
+    "$r in req/s, $rc in req/cpu-s"
+  AUTH_JSON+=("\"$LEVEL\":{\"requests_per_sec\":$r,\"requests_per_cpu_second\":$rc}")
 done
 
 {
   printf '{"benchmark":"http","date":"%s","commit":"%s%s","cpus":%s,"cpu_model":"%s",' \
     "$DATE_UTC" "$COMMIT" "$DIRTY" "$(nproc)" "$CPU_MODEL"
+  printf '"load_average_before":"%s","load_average_after":"%s",' "$LOAD_BEFORE" "$LOAD_AFTER"
   printf '"wrk":{"threads":1,"connections":%s,"duration_s":%s,"server_cpu":0,"wrk_cpu":1},' \
     "$CONNECTIONS" "$DURATION"
-  printf '"ceiling_requests_per_sec":%s,"rows":[%s],' "$CEILING_RPS" "$(IFS=,; echo "${JSON_ROWS[*]}")"
+  printf '"ceiling_requests_per_sec":%s,"ceiling_requests_per_cpu_second":%s,"rows":[%s],' \
+    "$CEILING_RPS" "$CEILING_PER_CPU" "$(IFS=,; echo "${JSON_ROWS[*]}")"
   printf '"auth_over_unauth_ratio":{%s}}\n' "$(IFS=,; echo "${AUTH_JSON[*]}")"
 } >"$RESULTS"
 echo "written: ${RESULTS#"$ROOT"/} (raw wrk output: build/bench/wrk-*.txt)"

@@ -18,7 +18,8 @@ struct ThreadResult {
   SteadyClock::duration busy{0};  // time inside calls, errors included
 };
 
-ThreadResult run_thread(const NextCall& next, std::uint64_t seed, SteadyClock::time_point deadline) {
+ThreadResult run_thread(const NextCall& next, std::uint64_t seed,
+                        SteadyClock::time_point deadline) {
   ThreadResult result;
   result.latencies_ns.reserve(1 << 16);
   std::mt19937_64 rng(seed);
@@ -54,16 +55,21 @@ Measurement measure(std::string backend, std::string operation, std::size_t item
   const int threads = std::max(1, options.threads);
   std::vector<ThreadResult> results(static_cast<std::size_t>(threads));
   const auto seed = std::hash<std::string>{}(operation);
+  const auto run_all = [&](std::chrono::duration<double> duration, std::uint64_t round) {
+    const auto deadline =
+        SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(duration);
+    std::vector<std::thread> workers;
+    for (int i = 0; i < threads; ++i) {
+      workers.emplace_back([&, i] {
+        const auto index = static_cast<std::size_t>(i);
+        results[index] = run_thread(next, seed + round * 1000 + index, deadline);
+      });
+    }
+    for (auto& worker : workers) worker.join();
+  };
+  if (options.warmup.count() > 0) run_all(options.warmup, 0);
   const auto start = SteadyClock::now();
-  const auto deadline =
-      start + std::chrono::duration_cast<SteadyClock::duration>(options.duration);
-  std::vector<std::thread> workers;
-  for (int i = 0; i < threads; ++i) {
-    workers.emplace_back([&, i] {
-      results[static_cast<std::size_t>(i)] = run_thread(next, seed + static_cast<std::uint64_t>(i), deadline);
-    });
-  }
-  for (auto& worker : workers) worker.join();
+  run_all(options.duration, 1);
 
   Measurement m;
   m.backend = std::move(backend);

@@ -14,6 +14,9 @@ namespace cellfleet::bench {
 
 struct RunOptions {
   std::chrono::duration<double> duration{10.0};
+  // Run, untimed, before each measurement: the emulator's JIT and the page cache settle, so the
+  // first calls' costs do not land in the tail percentiles.
+  std::chrono::duration<double> warmup{1.0};
   int threads = 1;
 };
 
@@ -37,8 +40,8 @@ struct Measurement {
   double p50_us = 0, p90_us = 0, p99_us = 0, max_us = 0;
 };
 
-// Calls next(rng)() on options.threads threads until options.duration has passed; a call under
-// way at the deadline is finished and counted.
+// Calls next(rng)() on options.threads threads for options.warmup, then again, measured, until
+// options.duration has passed; a call under way at the deadline is finished and counted.
 Measurement measure(std::string backend, std::string operation, std::size_t items_per_op,
                     const RunOptions& options, const NextCall& next);
 

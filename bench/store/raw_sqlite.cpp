@@ -61,8 +61,8 @@ class RawWriter {
  public:
   RawWriter(const std::string& path, const std::string& synchronous) {
     sqlite3* db = nullptr;
-    const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                                   nullptr);
+    const int rc =
+        sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
     db_.reset(db);
     check(db, rc, "open");
     exec(db, "PRAGMA journal_mode = WAL");

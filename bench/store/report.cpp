@@ -18,9 +18,10 @@ const Measurement* find_row(const Report& report, const std::string& backend,
 
 void print_report(const Report& report) {
   fmt::print("\n{}\n", report.title);
-  fmt::print("Rates count time inside the Store calls (building items is not timed), summed over "
-             "threads.\nLatencies in microseconds, per call (a call of put_many stores 1,000 "
-             "items).\n\n");
+  fmt::print(
+      "Rates count time inside the Store calls (building items is not timed), summed over "
+      "threads.\nLatencies in microseconds, per call (a call of put_many stores 1,000 "
+      "items).\n\n");
   constexpr const char* kRow = "{:<26} {:<26} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9} {:>7}\n";
   fmt::print(kRow, "backend", "operation", "ops/s", "items/s", "p50 us", "p90 us", "p99 us",
              "max us", "errors");
@@ -48,20 +49,19 @@ void print_report(const Report& report) {
 void write_json_report(const Report& report, const std::string& path) {
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& row : report.rows) {
-    rows.push_back({{"backend", row.backend},
-                    {"operation", row.operation},
-                    {"items_per_op", row.items_per_op},
-                    {"threads", row.threads},
-                    {"ops", row.ops},
-                    {"errors", row.errors},
-                    {"first_error", row.first_error},
-                    {"wall_seconds", row.wall_seconds},
-                    {"ops_per_second", row.ops_per_second},
-                    {"items_per_second", row.items_per_second()},
-                    {"latency_us", {{"p50", row.p50_us},
-                                    {"p90", row.p90_us},
-                                    {"p99", row.p99_us},
-                                    {"max", row.max_us}}}});
+    rows.push_back(
+        {{"backend", row.backend},
+         {"operation", row.operation},
+         {"items_per_op", row.items_per_op},
+         {"threads", row.threads},
+         {"ops", row.ops},
+         {"errors", row.errors},
+         {"first_error", row.first_error},
+         {"wall_seconds", row.wall_seconds},
+         {"ops_per_second", row.ops_per_second},
+         {"items_per_second", row.items_per_second()},
+         {"latency_us",
+          {{"p50", row.p50_us}, {"p90", row.p90_us}, {"p99", row.p99_us}, {"max", row.max_us}}}});
   }
   nlohmann::json ratios = nlohmann::json::array();
   for (const auto& ratio : report.ratios) {

@@ -21,7 +21,7 @@ struct Ratio {
 };
 
 struct Report {
-  std::string title;               // first line: what ran, when, for how long
+  std::string title;  // first line: what ran, when, for how long
   std::vector<Measurement> rows;
   std::vector<Ratio> ratios;
   std::vector<std::string> notes;  // printed after the ratios

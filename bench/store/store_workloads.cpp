@@ -78,8 +78,8 @@ NextCall partition_query(Store& store) {
     return [&store, query] {
       const auto page = store.query(*query);
       if (page.items.size() != kQueryLimit || page.next_cursor.empty()) {
-        throw std::runtime_error(fmt::format("query of {} returned {} items", query->partition,
-                                             page.items.size()));
+        throw std::runtime_error(
+            fmt::format("query of {} returned {} items", query->partition, page.items.size()));
       }
     };
   };
@@ -116,7 +116,7 @@ void run_store_operations(const std::string& backend, Store& store, const RunOpt
     keys = preload(store, source);
   }
   const auto run = [&](const char* operation, std::size_t items_per_op, const NextCall& next) {
-    fmt::print(stderr, "{}: {} for {:.0f} s\n", backend, operation, options.duration.count());
+    fmt::print(stderr, "{}: {} for {:g} s\n", backend, operation, options.duration.count());
     report(measure(backend, operation, items_per_op, options, next));
   };
   run(kPutOperation, 1, single_put(store, source));

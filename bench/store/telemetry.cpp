@@ -26,7 +26,9 @@ std::array<std::int64_t, kReadingValues> reading_values(std::uint64_t sequence,
 
 }  // namespace
 
-std::string device_partition(int device) { return fmt::format("org_bench#dev_{:05}", device); }
+std::string device_partition(int device) {
+  return fmt::format("org_bench#dev_{:05}", device);
+}
 
 Reading TelemetrySource::next(std::mt19937_64& rng) {
   const int device = std::uniform_int_distribution<int>(0, kDevices - 1)(rng);

@@ -17,8 +17,8 @@ namespace cellfleet::bench {
 inline constexpr int kDevices = 10'000;
 inline constexpr std::size_t kReadingValues = 10;
 inline constexpr std::array<std::string_view, kReadingValues> kReadingAttributes = {
-    "ts",       "voltage_mv", "current_ma", "soc_pct",   "soh_pct",
-    "temp_dc",  "cycles",     "power_w",    "energy_wh", "rssi_dbm"};
+    "ts",      "voltage_mv", "current_ma", "soc_pct",   "soh_pct",
+    "temp_dc", "cycles",     "power_w",    "energy_wh", "rssi_dbm"};
 
 struct Reading {
   std::string pk;  // "org_bench#dev_00042"
