@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # HTTP throughput of cellfleet against a ceiling measured in the same run: a bare Boost.Beast
-# keep-alive endpoint (bench/bare_beast.cpp). Builds Release into build/bench, starts each server
+# keep-alive endpoint (bench/bare_beast.cpp). Builds Release into build/bench-http, starts each server
 # pinned to CPU 0, drives it with wrk pinned to CPU 1, prints one table and writes
-# build/bench/http-results.json. Loopback only; every process it starts is stopped on exit.
+# build/bench-http/http-results.json. Loopback only; every process it starts is stopped on exit.
 #
 #   bench/http.sh [--quick]      --quick: 5 s per scenario instead of 15 s
 #
@@ -18,7 +18,7 @@ case "${1:-}" in
 esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BUILD="$ROOT/build/bench"
+BUILD="$ROOT/build/bench-http"
 RESULTS="$BUILD/http-results.json"
 CONNECTIONS=32
 WARMUP=1  # seconds of unmeasured load before each scenario: first-touch costs are not throughput
@@ -71,7 +71,7 @@ if ! command -v wrk >/dev/null; then
     { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y wrk >/dev/null; }
 fi
 
-log "building Release into build/bench"
+log "building Release into build/bench-http"
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCELLFLEET_BUILD_TESTS=OFF >/dev/null
 cmake --build "$BUILD" -j2 --target cellfleet cellfleet_bench_bare_beast >/dev/null
 CELLFLEET="$BUILD/cellfleet"
@@ -265,4 +265,4 @@ done
     "$CEILING_RPS" "$CEILING_PER_CPU" "$(IFS=,; echo "${JSON_ROWS[*]}")"
   printf '"auth_over_unauth_ratio":{%s}}\n' "$(IFS=,; echo "${AUTH_JSON[*]}")"
 } >"$RESULTS"
-echo "written: ${RESULTS#"$ROOT"/} (raw wrk output: build/bench/wrk-*.txt)"
+echo "written: ${RESULTS#"$ROOT"/} (raw wrk output: build/bench-http/wrk-*.txt)"
