@@ -39,10 +39,13 @@ answers() {
 }
 
 start() {
-  if pid="$(running_pid)"; then
+  # Reuse a running emulator only if it still answers: a PID can outlive its process as a zombie,
+  # or be reused by another program.
+  if pid="$(running_pid)" && [[ -f "$endpoint_file" ]] && answers "$(cat "$endpoint_file")"; then
     cat "$endpoint_file"
     return 0
   fi
+  rm -f "$pid_file" "$endpoint_file"
   if [[ ! -f "$emulator/DynamoDBLocal.jar" ]]; then
     echo "dynamodb-local: $emulator/DynamoDBLocal.jar is missing; run scripts/install-test-tools.sh" >&2
     return 1

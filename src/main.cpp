@@ -16,6 +16,8 @@
 #include "cli.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "core/events/dispatcher.h"
+#include "core/events/event_routes.h"
 #include "core/http/dispatcher.h"
 #include "core/http/router.h"
 #include "core/http/server.h"
@@ -131,17 +133,30 @@ tenant::TenantOptions tenant_options(const Config& c) {
   return tenant::TenantOptions{c.platform.admin_token, c.auth};
 }
 
-// Everything `serve` runs, built the same way for `routes` and `create-org`.
+events::DispatcherOptions dispatcher_options(const Config& c) {
+  events::DispatcherOptions o;
+  o.max_attempts = static_cast<int>(c.events.max_attempts);
+  o.sweep_interval = std::chrono::milliseconds(c.events.sweep_interval_ms);
+  o.lease_duration = std::chrono::milliseconds(c.events.lease_ms);
+  return o;
+}
+
+// Everything `serve` runs, built the same way for `routes` and `create-org`. Only `serve`
+// starts the event dispatcher.
 struct App {
   App(const Config& config, std::unique_ptr<storage::Store> s, Logger& log)
-      : store(std::move(s)), tenant(*store, clock, tenant_options(config), log) {
+      : store(std::move(s)),
+        events(*store, clock, log, metrics, dispatcher_options(config)),
+        tenant(*store, clock, tenant_options(config), log, &events) {
     add_system_routes(router, {*store, metrics, embedded::openapi_json, kVersion});
+    events::add_event_routes(router, *store, events);
     tenant.register_routes(router);
   }
   SystemClock clock;
   std::unique_ptr<storage::Store> store;
   MetricsRegistry metrics;
   http::Router router;
+  events::Dispatcher events;
   tenant::TenantModule tenant;
 };
 
@@ -195,8 +210,12 @@ int serve(const cli::Invocation& inv) {
     log.info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     server.stop();
   });
+  app.events.start();
   server.run();
   signal_waiter.join();
+  // After the drain: every request's events are committed; deliver what is in hand and stop.
+  // What is still in the outbox is delivered by the next instance to start.
+  app.events.stop();
   log.info("stopped");
   return 0;
 }

@@ -136,6 +136,15 @@ const std::vector<Setting>& settings() {
                        "Prefix of every table name, so one account holds several installations"));
     t.push_back(string_setting("log", "level", &C::log, &C::Log::level,
                                {"debug", "info", "warn", "error"}, "Lowest level written"));
+    t.push_back(int_setting("events", "max_attempts", &C::events, &C::Events::max_attempts, 1, 100,
+                            "Handler attempts before an event becomes a dead letter"));
+    t.push_back(int_setting("events", "sweep_interval_ms", &C::events,
+                            &C::Events::sweep_interval_ms, 10, 600000,
+                            "How often the outbox is re-read (other instances' events, crash "
+                            "recovery); commits on this instance are delivered at once"));
+    t.push_back(int_setting("events", "lease_ms", &C::events, &C::Events::lease_ms, 1000, 3600000,
+                            "How long an instance's claim on an outbox shard lasts unrenewed; a "
+                            "crashed instance's shards are taken over after this"));
     auto token =
         string_setting("platform", "admin_token", &C::platform, &C::Platform::admin_token, {},
                        "Bearer token of the platform administrator, who creates and "

@@ -43,6 +43,11 @@ struct Config {
   struct Log {
     std::string level = "info";
   } log;
+  struct Events {
+    std::int64_t max_attempts = 5;
+    std::int64_t sweep_interval_ms = 1000;
+    std::int64_t lease_ms = 10000;
+  } events;
   struct Platform {
     std::string admin_token;  // empty: no platform administrator
   } platform;

@@ -62,6 +62,8 @@ std::string TenantModule::Impl::add_api_key(storage::WriteBatch& batch, const st
                        {"gsi1sk", ids.next("key")}};
   if (expires) key["expires"] = *expires;
   batch.ops.push_back(storage::Put{"entities", key, storage::Condition::must_not_exist()});
+  publish(batch, org_id, "api_key.created", key.at("id"),
+          {{"name", name}, {"role", role_name(role)}, {"created_by", created_by}});
   if (view) *view = key_view(key, now());
   return "cf_" + prefix + "_" + secret;
 }
@@ -91,7 +93,7 @@ http::Response TenantModule::Impl::create_api_key(http::Request& req) {
   storage::WriteBatch batch;
   nlohmann::json view;
   auto text = add_api_key(batch, caller.org_id, name, *role, expires, caller.actor(), &view);
-  store.write(batch);
+  commit(batch);
   view["key"] = text;
   return http::Response::json(201, view);
 }
@@ -120,11 +122,14 @@ http::Response TenantModule::Impl::revoke_api_key(http::Request& req) {
   }
   if (!key->contains("revoked")) {
     std::int64_t version = key->at("version").get<std::int64_t>();
-    store.write({{storage::Update{"entities",
-                                  {key->at("pk"), "apikey"},
-                                  {{"revoked", now()}, {"version", version + 1}},
-                                  {},
-                                  storage::Condition::version_is(version)}}});
+    storage::WriteBatch batch;
+    batch.ops.push_back(storage::Update{"entities",
+                                        {key->at("pk"), "apikey"},
+                                        {{"revoked", now()}, {"version", version + 1}},
+                                        {},
+                                        storage::Condition::version_is(version)});
+    publish(batch, caller.org_id, "api_key.revoked", id, {{"revoked_by", caller.actor()}});
+    commit(batch);
   }
   return http::Response::empty(204);
 }

@@ -92,11 +92,15 @@ CreatedOrganization TenantModule::Impl::create_organization(const NewOrganizatio
       "entities",
       {{"pk", keys::email(email)}, {"sk", "email"}, {"org_id", org_id}, {"user_id", user_id}},
       Condition::must_not_exist()});
+  publish(
+      batch, org_id, "organization.created", org_id,
+      {{"name", r.name}, {"slug", r.slug}, {"currency", r.currency}, {"time_zone", r.time_zone}});
+  publish(batch, org_id, "user.created", user_id, {{"email", email}, {"role", "owner"}});
   CreatedOrganization created_org;
   created_org.owner_api_key =
       add_api_key(batch, org_id, "first owner key", Role::owner, std::nullopt, "platform", nullptr);
   try {
-    store.write(batch);
+    commit(batch);
   } catch (const storage::ConditionFailed& e) {
     if (e.key.pk == keys::slug(r.slug)) {
       throw Error(ErrorKind::conflict, "an organization with slug " + r.slug + " exists already",
@@ -166,11 +170,15 @@ http::Response TenantModule::Impl::platform_update_org(http::Request& req) {
                       {{"status", "must be active or suspended"}});
   }
   std::int64_t version = org.at("version").get<std::int64_t>();
-  store.write({{storage::Update{"entities",
-                                {org.at("pk"), "org"},
-                                {{"status", status}, {"version", version + 1}},
-                                {},
-                                storage::Condition::version_is(version)}}});
+  storage::WriteBatch batch;
+  batch.ops.push_back(storage::Update{"entities",
+                                      {org.at("pk"), "org"},
+                                      {{"status", status}, {"version", version + 1}},
+                                      {},
+                                      storage::Condition::version_is(version)});
+  publish(batch, org.at("id"), "organization.status_changed", org.at("id"),
+          {{"status", status}, {"previous", status_of(org)}});
+  commit(batch);
   org["status"] = status;
   org["version"] = version + 1;
   return with_etag(http::Response::json(200, org_view(org)), org);
@@ -182,11 +190,14 @@ http::Response TenantModule::Impl::platform_delete_org(http::Request& req) {
   // by an operator with store access.
   auto org = require_org(req.param("org_id"));
   std::int64_t version = org.at("version").get<std::int64_t>();
-  store.write({{storage::Update{"entities",
-                                {org.at("pk"), "org"},
-                                {{"status", "deleted"}, {"version", version + 1}},
-                                {"gsi1pk", "gsi1sk"},
-                                storage::Condition::version_is(version)}}});
+  storage::WriteBatch batch;
+  batch.ops.push_back(storage::Update{"entities",
+                                      {org.at("pk"), "org"},
+                                      {{"status", "deleted"}, {"version", version + 1}},
+                                      {"gsi1pk", "gsi1sk"},
+                                      storage::Condition::version_is(version)});
+  publish(batch, org.at("id"), "organization.deleted", org.at("id"), nlohmann::json::object());
+  commit(batch);
   return http::Response::empty(204);
 }
 
@@ -216,8 +227,15 @@ http::Response TenantModule::Impl::update_own_org(http::Request& req) {
   if (name) set["name"] = *name;
   if (time_zone) set["time_zone"] = *time_zone;
   if (settings) set["settings"] = *settings;
-  store.write({{storage::Update{
-      "entities", {org.at("pk"), "org"}, set, {}, storage::Condition::version_is(version)}}});
+  storage::WriteBatch batch;
+  batch.ops.push_back(storage::Update{
+      "entities", {org.at("pk"), "org"}, set, {}, storage::Condition::version_is(version)});
+  auto changed = nlohmann::json::array();
+  for (const auto& [k, v] : set.items()) {
+    if (k != "version") changed.push_back(k);
+  }
+  publish(batch, org.at("id"), "organization.updated", org.at("id"), {{"changed", changed}});
+  commit(batch);
   for (const auto& [k, v] : set.items()) org[k] = v;
   return with_etag(http::Response::json(200, org_view(org)), org);
 }

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 
+#include "core/events/dispatcher.h"
 #include "core/http/message.h"
 #include "login_throttle.h"
 #include "tenant_module.h"
@@ -57,7 +58,8 @@ inline constexpr const char* kAllOrgs = "orgs";
 }  // namespace keys
 
 struct TenantModule::Impl : Authenticator, RequestAuditor {
-  Impl(storage::Store& store, const Clock& clock, TenantOptions options, Logger& log);
+  Impl(storage::Store& store, const Clock& clock, TenantOptions options, Logger& log,
+       events::Dispatcher* dispatcher);
 
   storage::Store& store;
   const Clock& clock;
@@ -66,6 +68,13 @@ struct TenantModule::Impl : Authenticator, RequestAuditor {
   Logger& log;
   LoginThrottle throttle;
   std::string platform_token_hash;  // empty when no platform token is configured
+  events::Dispatcher* dispatcher;   // woken after commits that carry events; may be null
+
+  // Adds an event of this module to batch (the outbox: it commits with the change or not at all).
+  void publish(storage::WriteBatch& batch, const std::string& org_id, const std::string& type,
+               const std::string& subject, nlohmann::json data);
+  // Commits batch and wakes the event dispatcher.
+  void commit(const storage::WriteBatch& batch);
 
   std::int64_t now() const { return clock.epoch_seconds(); }
 

@@ -3,19 +3,22 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/events/outbox.h"
 #include "secrets.h"
 #include "tenant_impl.h"
 
 namespace cellfleet::tenant {
 
-TenantModule::Impl::Impl(storage::Store& s, const Clock& c, TenantOptions o, Logger& l)
+TenantModule::Impl::Impl(storage::Store& s, const Clock& c, TenantOptions o, Logger& l,
+                         events::Dispatcher* d)
     : store(s),
       clock(c),
       ids(c),
       options(std::move(o)),
       log(l),
       throttle(options.auth.login_window_seconds, options.auth.login_max_failures_per_account,
-               options.auth.login_max_failures_per_address) {
+               options.auth.login_max_failures_per_address),
+      dispatcher(d) {
   if (!options.platform_admin_token.empty()) {
     platform_token_hash = hash_secret(options.platform_admin_token);
   }
@@ -38,8 +41,21 @@ http::Response with_etag(http::Response res, const storage::Item& item) {
 }
 
 TenantModule::TenantModule(storage::Store& store, const Clock& clock, TenantOptions options,
-                           Logger& log)
-    : impl_(std::make_unique<Impl>(store, clock, std::move(options), log)) {}
+                           Logger& log, events::Dispatcher* dispatcher)
+    : impl_(std::make_unique<Impl>(store, clock, std::move(options), log, dispatcher)) {}
+
+void TenantModule::Impl::publish(storage::WriteBatch& batch, const std::string& org_id,
+                                 const std::string& type, const std::string& subject,
+                                 nlohmann::json data) {
+  events::Event event{ids.next("evt"),      type,           org_id, subject,
+                      clock.epoch_millis(), std::move(data)};
+  events::add_event(batch, event);
+}
+
+void TenantModule::Impl::commit(const storage::WriteBatch& batch) {
+  store.write(batch);
+  if (dispatcher) dispatcher->notify();
+}
 
 TenantModule::~TenantModule() = default;
 

@@ -11,6 +11,7 @@
 #include "core/auth.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/events/dispatcher.h"
 #include "core/http/router.h"
 #include "core/ids.h"
 #include "core/log.h"
@@ -40,7 +41,10 @@ struct CreatedOrganization {
 
 class TenantModule {
  public:
-  TenantModule(storage::Store& store, const Clock& clock, TenantOptions options, Logger& log);
+  // dispatcher, when given, is woken after each commit that publishes events; without one (the
+  // offline create-org) a running server's dispatcher finds them at its next sweep.
+  TenantModule(storage::Store& store, const Clock& clock, TenantOptions options, Logger& log,
+               events::Dispatcher* dispatcher = nullptr);
   ~TenantModule();
   TenantModule(const TenantModule&) = delete;
   TenantModule& operator=(const TenantModule&) = delete;

@@ -94,8 +94,10 @@ http::Response TenantModule::Impl::create_user(http::Request& req) {
                                     {"org_id", caller.org_id},
                                     {"user_id", user_id}},
                                    storage::Condition::must_not_exist()});
+  publish(batch, caller.org_id, "user.created", user_id,
+          {{"email", address}, {"role", role_name(role)}, {"created_by", caller.actor()}});
   try {
-    store.write(batch);
+    commit(batch);
   } catch (const storage::ConditionFailed& e) {
     if (e.key.pk == keys::email(address)) {
       throw Error(ErrorKind::conflict, "the email " + address + " belongs to an account already",
@@ -162,11 +164,19 @@ http::Response TenantModule::Impl::update_user(http::Request& req) {
   if (role) set["role"] = role_name(*role);
   if (status) set["status"] = *status;
   if (password) set["password_hash"] = hash_password(*password);
-  store.write({{storage::Update{"entities",
-                                {user->at("pk"), user->at("sk")},
-                                set,
-                                {},
-                                storage::Condition::version_is(version)}}});
+  storage::WriteBatch batch;
+  batch.ops.push_back(storage::Update{"entities",
+                                      {user->at("pk"), user->at("sk")},
+                                      set,
+                                      {},
+                                      storage::Condition::version_is(version)});
+  // The event says what changed, never the password or its hash.
+  nlohmann::json changes = {{"password_changed", password.has_value()}};
+  if (role) changes["role"] = role_name(*role);
+  if (status) changes["status"] = *status;
+  if (name) changes["name"] = *name;
+  publish(batch, caller.org_id, "user.updated", user->at("id"), changes);
+  commit(batch);
   // A disabled user, or one whose password was reset, is signed out everywhere.
   if ((status && *status == "disabled") || password) {
     revoke_sessions(caller.org_id, user->at("id"));

@@ -1,0 +1,423 @@
+#include "core/events/dispatcher.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <utility>
+
+#include "core/events/outbox.h"
+#include "core/ids.h"
+
+namespace cellfleet::events {
+
+namespace {
+
+const std::string kTable(kEventsTable);
+constexpr std::int64_t kMinRetryWaitMs = 20;
+
+// Lag from occurred_at to applied spans milliseconds (happy path) to hours (a retried event).
+std::vector<std::uint64_t> lag_buckets_us() {
+  return {1'000,     5'000,     10'000,     50'000,     100'000,     500'000,
+          1'000'000, 5'000'000, 10'000'000, 60'000'000, 300'000'000, 3'600'000'000};
+}
+
+bool valid_subscriber_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+  });
+}
+
+std::string inbox_partition(const std::string& subscriber) {
+  return "inbox#" + subscriber;
+}
+
+DispatcherOptions with_instance_id(DispatcherOptions options, const Clock& clock) {
+  if (options.instance_id.empty()) options.instance_id = IdGenerator(clock).next("ins");
+  return options;
+}
+
+}  // namespace
+
+struct Dispatcher::Subscriber {
+  std::string name;
+  std::vector<std::string> types;
+  Handler handler;
+  Counter& delivered;
+  Counter& retries;
+  Counter& dead_letters;
+  Histogram& lag;
+
+  bool wants(const std::string& type) const {
+    return std::any_of(types.begin(), types.end(),
+                       [&type](const std::string& t) { return t == "*" || t == type; });
+  }
+};
+
+// An outbox item as read: the event and which subscribers are done with it.
+struct Dispatcher::OutboxEntry {
+  storage::Key key;
+  Event event;
+  std::string subject_key;
+  std::set<std::string> done;
+  std::optional<std::set<std::string>> only;  // a re-queued dead letter names its subscriber
+  std::int64_t version = 0;
+  bool deleted = false;
+
+  static OutboxEntry from_item(const storage::Item& item) {
+    OutboxEntry entry;
+    entry.key = {item.at("pk").get<std::string>(), item.at("sk").get<std::string>()};
+    entry.event = item.at("event").get<Event>();
+    entry.subject_key = item.value("subject_key", entry.event.org_id + "\n" + entry.event.subject);
+    for (const auto& name : item.value("done", nlohmann::json::array())) {
+      entry.done.insert(name.get<std::string>());
+    }
+    if (item.contains("only")) {
+      entry.only.emplace();
+      for (const auto& name : item.at("only")) entry.only->insert(name.get<std::string>());
+    }
+    entry.version = item.value("version", std::int64_t{0});
+    return entry;
+  }
+};
+
+Dispatcher::Dispatcher(storage::Store& store, const Clock& clock, Logger& log,
+                       MetricsRegistry& metrics, DispatcherOptions options)
+    : store_(store),
+      clock_(clock),
+      log_(log),
+      metrics_(metrics),
+      options_(with_instance_id(std::move(options), clock)),
+      leases_(store, clock, options_.instance_id, options_.lease_duration),
+      pending_gauge_(metrics.gauge("events_outbox_pending",
+                                   "Outbox events not yet delivered to every subscriber, in the "
+                                   "shards this instance holds (as of its last pass)")) {
+  if (options_.max_attempts < 1) throw std::invalid_argument("max_attempts must be at least 1");
+  if (options_.page_size < 1 || options_.page_size > 1000) {
+    throw std::invalid_argument("page_size must be within 1..1000");
+  }
+}
+
+Dispatcher::~Dispatcher() {
+  stop();
+}
+
+void Dispatcher::register_subscriber(std::string name, std::vector<std::string> types,
+                                     Handler handler) {
+  if (!valid_subscriber_name(name)) {
+    throw std::invalid_argument("subscriber name must be 1-64 of [A-Za-z0-9_.-]: " + name);
+  }
+  const Labels labels{{"subscriber", name}};
+  auto subscriber = std::unique_ptr<Subscriber>(new Subscriber{
+      name, std::move(types), std::move(handler),
+      metrics_.counter("events_delivered_total", "Events applied by a subscriber", labels),
+      metrics_.counter("events_handler_retries_total",
+                       "Handler failures that were scheduled for a retry", labels),
+      metrics_.counter("events_dead_letters_total",
+                       "Events a subscriber gave up on after its attempts ran out", labels),
+      metrics_.histogram("events_dispatch_lag_seconds",
+                         "Time from an event's occurrence to its application by a subscriber",
+                         labels, lag_buckets_us())});
+  std::lock_guard lock(subscribers_mutex_);
+  if (!subscribers_.emplace(name, std::move(subscriber)).second) {
+    throw std::invalid_argument("subscriber registered twice: " + name);
+  }
+}
+
+void Dispatcher::start() {
+  std::lock_guard lock(wake_mutex_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  stop_requested_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void Dispatcher::stop() {
+  {
+    std::lock_guard lock(wake_mutex_);
+    stopping_ = true;
+    stop_requested_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard pass(pass_mutex_);
+  leases_.release_all();
+}
+
+void Dispatcher::notify() {
+  {
+    std::lock_guard lock(wake_mutex_);
+    notified_ = true;
+  }
+  wake_.notify_all();
+}
+
+void Dispatcher::run() {
+  // Renewal must come before half the lease has passed, whatever the sweep interval.
+  const auto max_wait = std::min(options_.sweep_interval, options_.lease_duration / 4);
+  while (true) {
+    try {
+      run_once();
+    } catch (const std::exception& e) {
+      log_.error("event delivery pass failed", {{"error", e.what()}});
+    }
+    std::unique_lock lock(wake_mutex_);
+    if (stopping_) return;
+    auto wait = max_wait;
+    if (const std::int64_t retry_at = next_retry_at_ms_.load(); retry_at != 0) {
+      // At least a short pause: a due retry still held back by an earlier event of its subject
+      // must not turn this loop into a spin.
+      const auto until_retry = std::chrono::milliseconds(
+          std::max<std::int64_t>(kMinRetryWaitMs, retry_at - clock_.epoch_millis()));
+      wait = std::min(wait, until_retry);
+    }
+    wake_.wait_for(lock, wait, [this] { return notified_ || stopping_; });
+    notified_ = false;
+    if (stopping_) return;
+  }
+}
+
+std::size_t Dispatcher::run_once() {
+  std::lock_guard pass(pass_mutex_);
+  ++pass_;
+  std::vector<const Subscriber*> subscribers;
+  {
+    std::lock_guard lock(subscribers_mutex_);
+    for (const auto& [name, subscriber] : subscribers_) subscribers.push_back(subscriber.get());
+  }
+  std::size_t delivered = 0;
+  std::int64_t pending = 0;
+  for (std::size_t shard = 0; shard < kOutboxShards && !stop_requested_; ++shard) {
+    try {
+      if (!leases_.hold(shard)) {
+        retries_.erase(shard);  // another instance delivers (and retries) this shard now
+        continue;
+      }
+      delivered += process_shard(shard, subscribers, pending);
+    } catch (const std::exception& e) {
+      // The store is unreachable or an item is unreadable; the next pass tries again.
+      log_.warn("event delivery failed for an outbox shard",
+                {{"shard", shard}, {"error", e.what()}});
+    }
+  }
+  pending_gauge_.set(pending);
+  next_retry_at_ms_ = earliest_retry_ms();
+  return delivered;
+}
+
+std::size_t Dispatcher::process_shard(std::size_t shard,
+                                      const std::vector<const Subscriber*>& subscribers,
+                                      std::int64_t& pending) {
+  storage::Query query;
+  query.table = kTable;
+  query.partition = outbox_partition(shard);
+  query.limit = options_.page_size;
+  std::set<std::string> blocked;  // subject_key + "\n" + subscriber: wait for an earlier event
+  std::size_t delivered = 0;
+  do {
+    const storage::Page page = store_.query(query);
+    for (const auto& item : page.items) {
+      if (stop_requested_ || !leases_.hold(shard)) return delivered;
+      OutboxEntry entry = OutboxEntry::from_item(item);
+      delivered += deliver(shard, entry, subscribers, blocked);
+      if (!entry.deleted) ++pending;
+    }
+    query.cursor = page.next_cursor;
+  } while (!query.cursor.empty());
+  forget_unseen_retries(shard);
+  return delivered;
+}
+
+std::size_t Dispatcher::deliver(std::size_t shard, OutboxEntry& entry,
+                                const std::vector<const Subscriber*>& subscribers,
+                                std::set<std::string>& blocked) {
+  std::vector<const Subscriber*> interested;
+  for (const Subscriber* subscriber : subscribers) {
+    if (!subscriber->wants(entry.event.type) || entry.done.contains(subscriber->name)) continue;
+    if (entry.only && !entry.only->contains(subscriber->name)) continue;
+    interested.push_back(subscriber);
+  }
+  if (interested.empty()) {
+    // Nobody (left) to deliver to: an event type without subscribers, or all were done.
+    try {
+      store_.write({{finish_op(entry, "", true)}});
+      entry.deleted = true;
+    } catch (const storage::ConditionFailed&) {
+      // Another instance changed the item meanwhile; the next pass re-reads it.
+    }
+    return 0;
+  }
+
+  std::size_t completed = 0;
+  for (const Subscriber* subscriber : interested) {
+    const std::string block_key = entry.subject_key + "\n" + subscriber->name;
+    auto& shard_retries = retries_[shard];
+    auto retry = shard_retries.find(entry.key.sk + "\n" + subscriber->name);
+    if (retry != shard_retries.end()) retry->second.seen_in_pass = pass_;
+    if (blocked.contains(block_key)) continue;
+    if (retry != shard_retries.end() && retry->second.next_at_ms > clock_.epoch_millis()) {
+      blocked.insert(block_key);
+      continue;
+    }
+    const bool last = completed + 1 == interested.size();
+    switch (apply(shard, entry, *subscriber, last)) {
+      case Outcome::done:
+        ++completed;
+        entry.done.insert(subscriber->name);
+        break;
+      case Outcome::waiting:
+        blocked.insert(block_key);
+        break;
+      case Outcome::stale:
+        // The item changed under us (another instance at a lease takeover): keep this subject's
+        // later events back for everyone until the next pass has re-read it.
+        for (const Subscriber* s : subscribers) blocked.insert(entry.subject_key + "\n" + s->name);
+        return completed;
+    }
+  }
+  return completed;
+}
+
+Dispatcher::Outcome Dispatcher::apply(std::size_t shard, OutboxEntry& entry,
+                                      const Subscriber& subscriber, bool last) {
+  storage::WriteBatch effects;
+  try {
+    subscriber.handler(entry.event, effects);
+  } catch (const std::exception& e) {
+    return fail(shard, entry, subscriber, last, e.what());
+  } catch (...) {
+    return fail(shard, entry, subscriber, last, "the handler threw a non-standard exception");
+  }
+
+  const std::int64_t now_ms = clock_.epoch_millis();
+  storage::WriteBatch batch;
+  batch.ops.reserve(effects.ops.size() + 2);
+  // The marker goes first, so an event applied before is reported as the marker's condition
+  // (the first failing operation) rather than as whatever condition its effects would now break.
+  batch.ops.emplace_back(storage::Put{kTable,
+                                      {{"pk", inbox_partition(subscriber.name)},
+                                       {"sk", entry.event.id},
+                                       {"applied_at", now_ms},
+                                       {"expires_at", now_ms / 1000 + options_.inbox_ttl.count()}},
+                                      storage::Condition::must_not_exist()});
+  for (auto& op : effects.ops) batch.ops.push_back(std::move(op));
+  batch.ops.push_back(finish_op(entry, subscriber.name, last));
+
+  bool applied_now = true;
+  try {
+    store_.write(batch);
+  } catch (const storage::ConditionFailed& failed) {
+    if (failed.op_index == batch.ops.size() - 1) return Outcome::stale;
+    if (failed.op_index != 0) return fail(shard, entry, subscriber, last, failed.what());
+    // Applied before (a redelivery): only the bookkeeping is left to do.
+    applied_now = false;
+    try {
+      store_.write({{finish_op(entry, subscriber.name, last)}});
+    } catch (const storage::ConditionFailed&) {
+      return Outcome::stale;
+    }
+  } catch (const storage::Unavailable&) {
+    throw;  // not the handler's fault: the pass ends and the next one tries again
+  } catch (const std::exception& e) {
+    return fail(shard, entry, subscriber, last, e.what());
+  }
+
+  if (last) {
+    entry.deleted = true;
+  } else {
+    ++entry.version;
+  }
+  retries_[shard].erase(entry.key.sk + "\n" + subscriber.name);
+  if (applied_now) {
+    subscriber.delivered.inc();
+    subscriber.lag.observe_us(
+        static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_ms - entry.event.occurred_at)) *
+        1000);
+  }
+  return Outcome::done;
+}
+
+Dispatcher::Outcome Dispatcher::fail(std::size_t shard, OutboxEntry& entry,
+                                     const Subscriber& subscriber, bool last,
+                                     const std::string& error) {
+  const std::int64_t now_ms = clock_.epoch_millis();
+  Retry& retry = retries_[shard][entry.key.sk + "\n" + subscriber.name];
+  ++retry.attempts;
+  retry.seen_in_pass = pass_;
+  const nlohmann::json fields = {{"subscriber", subscriber.name},  {"event_id", entry.event.id},
+                                 {"event_type", entry.event.type}, {"org_id", entry.event.org_id},
+                                 {"attempt", retry.attempts},      {"error", error}};
+  if (retry.attempts < options_.max_attempts) {
+    retry.next_at_ms = now_ms + backoff_ms(retry.attempts);
+    subscriber.retries.inc();
+    log_.warn("event handler failed; will retry", fields);
+    return Outcome::waiting;
+  }
+
+  const DeadLetter letter{subscriber.name, entry.event, error, retry.attempts, now_ms};
+  try {
+    store_.write({{storage::Put{kTable, dead_letter_item(letter), storage::Condition::none()},
+                   finish_op(entry, subscriber.name, last)}});
+  } catch (const storage::ConditionFailed&) {
+    return Outcome::stale;
+  }
+  if (last) {
+    entry.deleted = true;
+  } else {
+    ++entry.version;
+  }
+  retries_[shard].erase(entry.key.sk + "\n" + subscriber.name);
+  subscriber.dead_letters.inc();
+  log_.error("event handler gave up; the event is a dead letter", fields);
+  return Outcome::done;
+}
+
+storage::WriteOp Dispatcher::finish_op(const OutboxEntry& entry, const std::string& subscriber,
+                                       bool last) const {
+  const auto condition = storage::Condition::version_is(entry.version);
+  if (last) return storage::Delete{kTable, entry.key, condition};
+  nlohmann::json done = nlohmann::json::array();
+  for (const auto& name : entry.done) done.push_back(name);
+  done.push_back(subscriber);
+  return storage::Update{kTable,
+                         entry.key,
+                         {{"done", std::move(done)}, {"version", entry.version + 1}},
+                         {},
+                         condition};
+}
+
+void Dispatcher::forget_unseen_retries(std::size_t shard) {
+  // Entries of events that left the outbox (delivered by another instance) are dropped.
+  auto it = retries_.find(shard);
+  if (it == retries_.end()) return;
+  std::erase_if(it->second,
+                [this](const auto& entry) { return entry.second.seen_in_pass != pass_; });
+}
+
+std::int64_t Dispatcher::backoff_ms(int attempts) const {
+  std::int64_t delay = options_.retry_base.count();
+  for (int i = 1; i < attempts && delay < options_.retry_max.count(); ++i) delay *= 2;
+  return std::min(delay, options_.retry_max.count());
+}
+
+std::int64_t Dispatcher::earliest_retry_ms() const {
+  std::int64_t earliest = 0;
+  for (const auto& [shard, retries] : retries_) {
+    for (const auto& [key, retry] : retries) {
+      if (earliest == 0 || retry.next_at_ms < earliest) earliest = retry.next_at_ms;
+    }
+  }
+  return earliest;
+}
+
+DeadLetterPage Dispatcher::dead_letters(const std::optional<std::string>& subscriber,
+                                        std::size_t limit, const std::string& cursor) {
+  return list_dead_letters(store_, subscriber, limit, cursor);
+}
+
+void Dispatcher::retry_dead_letter(const std::string& subscriber, const std::string& event_id) {
+  requeue_dead_letter(store_, subscriber, event_id);
+  notify();
+}
+
+}  // namespace cellfleet::events

@@ -1,0 +1,150 @@
+#pragma once
+// Delivers committed events from the outbox (outbox.h) to the subscribers registered here.
+//
+// For each event and each interested subscriber, the subscriber's handler reads what it needs
+// and appends its effects to a batch; the dispatcher adds an inbox marker
+//   pk "inbox#<subscriber>", sk <event id>   (must_not_exist, expires after inbox_ttl)
+// and its own bookkeeping on the outbox item, and commits all of it with one write(). A marker
+// that already exists means the event was applied before (a redelivery after a crash or a lease
+// takeover): the effects are dropped and delivery counts as done. So effects are applied
+// effectively once. When every interested subscriber is done, the outbox item is deleted.
+//
+// Order: events of one subject reach a subscriber in event id order. A handler that throws is
+// retried with capped exponential backoff; meanwhile only later events of the same subject for
+// the same subscriber wait. After max_attempts the event becomes a dead letter (dead_letter.h)
+// and delivery moves on.
+//
+// Several instances may share one store: each outbox shard is delivered only by the holder of
+// its lease (shard_lease.h).
+//
+// Thread-safe. Handlers run on the dispatcher's thread (or the caller's, in run_once), one at a
+// time; they may call notify() but not run_once() or stop().
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/events/dead_letter.h"
+#include "core/events/event.h"
+#include "core/events/shard_lease.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "storage/store.h"
+
+namespace cellfleet::events {
+
+// Reads what it needs from the store and appends its effects (at most kMaxBatchOps - 2
+// operations) to effects. Throwing means "not applied, try again later".
+using Handler = std::function<void(const Event& event, storage::WriteBatch& effects)>;
+
+struct DispatcherOptions {
+  std::string instance_id;  // this process's name in lease items; "" makes an "ins_" id
+  int max_attempts = 5;     // handler calls before an event becomes a dead letter
+  std::chrono::milliseconds retry_base{200};   // first retry delay, doubled per attempt
+  std::chrono::milliseconds retry_max{60000};  // cap of the retry delay
+  // How often the outbox is re-read without a notify(): heals a crash between commit and
+  // delivery, picks up other instances' events and shards whose lease expired.
+  std::chrono::milliseconds sweep_interval{1000};
+  std::chrono::milliseconds lease_duration{10000};
+  std::chrono::seconds inbox_ttl = std::chrono::days(35);  // longer than the event retention
+  std::size_t page_size = 100;                             // outbox items read per query
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(storage::Store& store, const Clock& clock, Logger& log, MetricsRegistry& metrics,
+             DispatcherOptions options = {});
+  ~Dispatcher();  // stop()
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // Subscribes name (unique, [A-Za-z0-9_.-]) to the listed event types ("*" for every type).
+  // Throws std::invalid_argument for a bad or duplicate name.
+  void register_subscriber(std::string name, std::vector<std::string> types, Handler handler);
+
+  // Starts the delivery thread; it delivers what is in the outbox at once (healing a crash), then
+  // on every notify() and every sweep_interval. Idempotent.
+  void start();
+  // Finishes the event in hand, releases the leases held, joins the thread. Idempotent.
+  void stop();
+  // Wakes the delivery thread; call after committing a batch with events.
+  void notify();
+
+  // One delivery pass over every shard this instance holds or can take, on the calling thread
+  // (waits for a pass of the delivery thread in progress). Returns how many deliveries it
+  // completed (applied, recognised as already applied, or dead-lettered). Does nothing between
+  // stop() and the next start().
+  std::size_t run_once();
+
+  const std::string& instance_id() const { return options_.instance_id; }
+
+  // Dead letters of one subscriber, or of every subscriber when subscriber is unset.
+  DeadLetterPage dead_letters(const std::optional<std::string>& subscriber, std::size_t limit,
+                              const std::string& cursor = "");
+  // Re-queues a dead letter for its subscriber alone and wakes the thread. Throws Error
+  // not_found when there is no such dead letter.
+  void retry_dead_letter(const std::string& subscriber, const std::string& event_id);
+
+ private:
+  struct Subscriber;
+  struct Retry {
+    int attempts = 0;
+    std::int64_t next_at_ms = 0;
+    std::uint64_t seen_in_pass = 0;
+  };
+  struct OutboxEntry;
+  enum class Outcome { done, waiting, stale };
+
+  void run();
+  std::size_t process_shard(std::size_t shard, const std::vector<const Subscriber*>& subscribers,
+                            std::int64_t& pending);
+  std::size_t deliver(std::size_t shard, OutboxEntry& entry,
+                      const std::vector<const Subscriber*>& subscribers,
+                      std::set<std::string>& blocked);
+  Outcome apply(std::size_t shard, OutboxEntry& entry, const Subscriber& subscriber, bool last);
+  Outcome fail(std::size_t shard, OutboxEntry& entry, const Subscriber& subscriber, bool last,
+               const std::string& error);
+  storage::WriteOp finish_op(const OutboxEntry& entry, const std::string& subscriber,
+                             bool last) const;
+  void forget_unseen_retries(std::size_t shard);
+  std::int64_t backoff_ms(int attempts) const;
+  std::int64_t earliest_retry_ms() const;
+
+  storage::Store& store_;
+  const Clock& clock_;
+  Logger& log_;
+  MetricsRegistry& metrics_;
+  DispatcherOptions options_;
+  ShardLeases leases_;
+
+  std::mutex subscribers_mutex_;
+  std::map<std::string, std::unique_ptr<Subscriber>> subscribers_;
+
+  std::mutex pass_mutex_;  // one pass at a time; guards leases_, retries_ and pass_
+  std::map<std::size_t, std::map<std::string, Retry>> retries_;  // shard -> event|subscriber
+  std::uint64_t pass_ = 0;
+
+  std::mutex wake_mutex_;
+  std::condition_variable wake_;
+  bool notified_ = false;
+  bool stopping_ = false;
+  std::atomic<bool> stop_requested_{false};        // read between events, without wake_mutex_
+  std::atomic<std::int64_t> next_retry_at_ms_{0};  // 0: no retry waiting
+  std::thread thread_;
+
+  Gauge& pending_gauge_;
+};
+
+}  // namespace cellfleet::events
