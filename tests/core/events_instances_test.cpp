@@ -38,12 +38,9 @@ TEST_CASE("two dispatcher instances on one store apply each of 1,000 events exac
           "[events]") {
   for (const auto& backend : event_backends()) {
     DYNAMIC_SECTION(backend) {
-      SystemClock clock;
-      auto opened = open_store(backend, clock);
-      auto& store = *opened.store;
-      QuietLogger log;
-      MetricsRegistry metrics_a, metrics_b;
-      IdGenerator ids(clock);
+      EventWorld<SystemClock> world(backend);
+      auto [clock, store, log, metrics_a, ids] = world.parts();
+      MetricsRegistry metrics_b;
       auto options = [](const std::string& id) {
         DispatcherOptions o = instance(id);
         o.sweep_interval = std::chrono::milliseconds(50);
@@ -100,12 +97,9 @@ TEST_CASE("two dispatcher instances on one store apply each of 1,000 events exac
 TEST_CASE("a holder that stops renewing loses its shards once its lease expires", "[events]") {
   for (const auto& backend : event_backends()) {
     DYNAMIC_SECTION(backend) {
-      ManualClock clock(test_start());
-      auto opened = open_store(backend, clock);
-      auto& store = *opened.store;
-      QuietLogger log;
-      MetricsRegistry metrics_a, metrics_b;
-      IdGenerator ids(clock);
+      EventWorld<ManualClock> world(backend, test_start());
+      auto [clock, store, log, metrics_a, ids] = world.parts();
+      MetricsRegistry metrics_b;
       Dispatcher a(store, clock, log.get(), metrics_a, instance("ins_a"));
       Dispatcher b(store, clock, log.get(), metrics_b, instance("ins_b"));
       a.register_subscriber("counter", {"*"}, counting_handler(store, "counter"));
@@ -141,12 +135,9 @@ TEST_CASE("a holder that keeps renewing keeps its shards, and hands them over wh
           "[events]") {
   for (const auto& backend : event_backends()) {
     DYNAMIC_SECTION(backend) {
-      ManualClock clock(test_start());
-      auto opened = open_store(backend, clock);
-      auto& store = *opened.store;
-      QuietLogger log;
-      MetricsRegistry metrics_a, metrics_b;
-      IdGenerator ids(clock);
+      EventWorld<ManualClock> world(backend, test_start());
+      auto [clock, store, log, metrics_a, ids] = world.parts();
+      MetricsRegistry metrics_b;
       Dispatcher a(store, clock, log.get(), metrics_a, instance("ins_a"));
       Dispatcher b(store, clock, log.get(), metrics_b, instance("ins_b"));
       a.register_subscriber("counter", {"*"}, counting_handler(store, "counter"));

@@ -8,6 +8,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/clock.h"
@@ -72,6 +73,31 @@ class QuietLogger {
  private:
   std::FILE* sink_;
   Logger logger_;
+};
+
+// What every events test sets up on one backend: a clock, a fresh store, a quiet logger,
+// metrics and an id generator. Tests name the parts they use:
+//   EventWorld<SystemClock> world(backend);
+//   auto [clock, store, log, metrics, ids] = world.parts();
+template <typename ClockType>
+class EventWorld {
+ public:
+  template <typename... ClockArgs>
+  explicit EventWorld(const std::string& backend, ClockArgs&&... clock_args)
+      : clock_(std::forward<ClockArgs>(clock_args)...),
+        opened_(open_store(backend, clock_)),
+        ids_(clock_) {}
+
+  std::tuple<ClockType&, storage::Store&, QuietLogger&, MetricsRegistry&, IdGenerator&> parts() {
+    return {clock_, *opened_.store, log_, metrics_, ids_};
+  }
+
+ private:
+  ClockType clock_;
+  OpenedStore opened_;
+  QuietLogger log_;
+  MetricsRegistry metrics_;
+  IdGenerator ids_;
 };
 
 inline Event make_event(IdGenerator& ids, const Clock& clock, const std::string& org,

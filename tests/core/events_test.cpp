@@ -43,12 +43,8 @@ TEST_CASE("a published event reaches its subscriber once and stays in the organi
           "[events]") {
   for (const auto& backend : event_backends()) {
     DYNAMIC_SECTION(backend) {
-      SystemClock clock;
-      auto opened = open_store(backend, clock);
-      auto& store = *opened.store;
-      QuietLogger log;
-      MetricsRegistry metrics;
-      IdGenerator ids(clock);
+      EventWorld<SystemClock> world(backend);
+      auto [clock, store, log, metrics, ids] = world.parts();
       Dispatcher dispatcher(store, clock, log.get(), metrics);
       dispatcher.register_subscriber("counter", {"organization.created"},
                                      counting_handler(store, "counter"));
@@ -94,12 +90,8 @@ TEST_CASE("a published event reaches its subscriber once and stays in the organi
 TEST_CASE("a batch that fails its condition publishes nothing", "[events]") {
   for (const auto& backend : event_backends()) {
     DYNAMIC_SECTION(backend) {
-      SystemClock clock;
-      auto opened = open_store(backend, clock);
-      auto& store = *opened.store;
-      QuietLogger log;
-      MetricsRegistry metrics;
-      IdGenerator ids(clock);
+      EventWorld<SystemClock> world(backend);
+      auto [clock, store, log, metrics, ids] = world.parts();
       Dispatcher dispatcher(store, clock, log.get(), metrics);
       dispatcher.register_subscriber("counter", {"*"}, counting_handler(store, "counter"));
 
@@ -121,12 +113,8 @@ TEST_CASE("a batch that fails its condition publishes nothing", "[events]") {
 TEST_CASE("an event redelivered after a crash changes nothing twice", "[events]") {
   for (const auto& backend : event_backends()) {
     DYNAMIC_SECTION(backend) {
-      SystemClock clock;
-      auto opened = open_store(backend, clock);
-      auto& store = *opened.store;
-      QuietLogger log;
-      MetricsRegistry metrics;
-      IdGenerator ids(clock);
+      EventWorld<SystemClock> world(backend);
+      auto [clock, store, log, metrics, ids] = world.parts();
       const Event event = make_event(ids, clock, kOrg, "pay_1", "payment.received");
       publish(store, {event});
 
@@ -164,12 +152,8 @@ TEST_CASE(
     "[events]") {
   for (const auto& backend : event_backends()) {
     DYNAMIC_SECTION(backend) {
-      ManualClock clock(test_start());
-      auto opened = open_store(backend, clock);
-      auto& store = *opened.store;
-      QuietLogger log;
-      MetricsRegistry metrics;
-      IdGenerator ids(clock);
+      EventWorld<ManualClock> world(backend, test_start());
+      auto [clock, store, log, metrics, ids] = world.parts();
       DispatcherOptions options;
       options.max_attempts = 3;
       options.retry_base = std::chrono::seconds(1);
@@ -244,12 +228,8 @@ TEST_CASE("a dead letter of one subscriber does not hold back another subscriber
           "[events]") {
   for (const auto& backend : event_backends()) {
     DYNAMIC_SECTION(backend) {
-      ManualClock clock(test_start());
-      auto opened = open_store(backend, clock);
-      auto& store = *opened.store;
-      QuietLogger log;
-      MetricsRegistry metrics;
-      IdGenerator ids(clock);
+      EventWorld<ManualClock> world(backend, test_start());
+      auto [clock, store, log, metrics, ids] = world.parts();
       DispatcherOptions options;
       options.max_attempts = 1;
       Dispatcher dispatcher(store, clock, log.get(), metrics, options);
@@ -286,12 +266,8 @@ TEST_CASE("a dead letter of one subscriber does not hold back another subscriber
 TEST_CASE("an instance that lost the race for an event applies nothing", "[events]") {
   for (const auto& backend : event_backends()) {
     DYNAMIC_SECTION(backend) {
-      SystemClock clock;
-      auto opened = open_store(backend, clock);
-      auto& store = *opened.store;
-      QuietLogger log;
-      MetricsRegistry metrics;
-      IdGenerator ids(clock);
+      EventWorld<SystemClock> world(backend);
+      auto [clock, store, log, metrics, ids] = world.parts();
       const Event event = make_event(ids, clock, kOrg, "con_1", "contract.overdue");
       publish(store, {event});
 
@@ -329,12 +305,8 @@ TEST_CASE("an event committed before start-up is delivered when the dispatcher s
           "[events]") {
   for (const auto& backend : event_backends()) {
     DYNAMIC_SECTION(backend) {
-      SystemClock clock;
-      auto opened = open_store(backend, clock);
-      auto& store = *opened.store;
-      QuietLogger log;
-      MetricsRegistry metrics;
-      IdGenerator ids(clock);
+      EventWorld<SystemClock> world(backend);
+      auto [clock, store, log, metrics, ids] = world.parts();
       // The process crashed between the commit and the delivery: the outbox item is all there is.
       const Event before = make_event(ids, clock, kOrg, "dev_1", "device.registered");
       publish(store, {before});
@@ -361,12 +333,8 @@ TEST_CASE("an event committed before start-up is delivered when the dispatcher s
 TEST_CASE("events of one subject reach a subscriber in the order they were published", "[events]") {
   for (const auto& backend : event_backends()) {
     DYNAMIC_SECTION(backend) {
-      ManualClock clock(test_start());
-      auto opened = open_store(backend, clock);
-      auto& store = *opened.store;
-      QuietLogger log;
-      MetricsRegistry metrics;
-      IdGenerator ids(clock);
+      EventWorld<ManualClock> world(backend, test_start());
+      auto [clock, store, log, metrics, ids] = world.parts();
       DispatcherOptions options;
       options.retry_base = std::chrono::seconds(1);
       options.page_size = 7;  // several pages per shard
