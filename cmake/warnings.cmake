@@ -12,8 +12,8 @@ if(CELLFLEET_SANITIZE)
   # Catch2's headers); the sanitizer build's purpose is run-time checks, so that one is silenced.
   target_compile_options(cellfleet_build_flags INTERFACE -Wno-maybe-uninitialized)
 endif()
-# Beast/Asio: no deprecated interfaces, one io model.
-target_compile_definitions(cellfleet_build_flags INTERFACE BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
+# Asio without its deprecated interfaces.
+target_compile_definitions(cellfleet_build_flags INTERFACE BOOST_ASIO_NO_DEPRECATED)
 
 # Include roots that enforce the floors. Each floor's headers are reached as "<floor>/x.h" through
 # a directory that holds only that floor, so a target sees a floor only by linking it: storage/
