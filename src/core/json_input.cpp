@@ -175,11 +175,14 @@ void JsonFields::finish() {
   for (const auto& [key, value] : object_.items()) {
     if (!seen_.contains(key)) error(key, "is not a known field");
   }
-  if (errors_.empty()) return;
-  throw bad_request(errors_.size() == 1
-                        ? fmt::format("field {}: {}", errors_[0].field, errors_[0].message)
-                        : fmt::format("{} fields are invalid", errors_.size()),
-                    errors_);
+  if (!errors_.empty()) throw validation_error(errors_);
+}
+
+Error validation_error(std::vector<FieldError> errors) {
+  std::string detail = errors.size() == 1
+                           ? fmt::format("field {}: {}", errors[0].field, errors[0].message)
+                           : fmt::format("{} fields are invalid", errors.size());
+  return bad_request(std::move(detail), std::move(errors));
 }
 
 }  // namespace cellfleet

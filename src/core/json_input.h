@@ -28,6 +28,9 @@ namespace cellfleet {
 nlohmann::json parse_json_object(const http::Request& req);
 nlohmann::json parse_json_value(std::string_view body);  // 400 on malformed JSON
 
+// The 400 for a list of field errors: its detail names the one field, or counts them.
+Error validation_error(std::vector<FieldError> errors);
+
 // True when value holds a number with a fraction or exponent anywhere inside it. Stored items
 // take integers only (money is in minor units), so free-form JSON is checked with this first.
 bool contains_fraction(const nlohmann::json& value);

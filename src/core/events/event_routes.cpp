@@ -51,9 +51,8 @@ http::Response list_dead_letters(Dispatcher& dispatcher, http::Request& req) {
   try {
     letters = dispatcher.dead_letters(subscriber, page.limit, page.cursor);
   } catch (const storage::InvalidRequest&) {
-    throw bad_request(
-        "cursor is not one this server gave out for this list",
-        {{"query.cursor", "must be a next_cursor from a previous page of this list"}});
+    if (page.cursor.empty()) throw;  // not the client's doing
+    throw http::foreign_cursor();
   }
   auto items = nlohmann::json::array();
   for (const auto& d : letters.items) {

@@ -35,10 +35,13 @@ storage::Page query_page(storage::Store& store, storage::Query q, const PageRequ
     return store.query(q);
   } catch (const storage::InvalidRequest&) {
     if (page.cursor.empty()) throw;
-    throw bad_request(
-        "cursor is not one this server gave out for this list",
-        {{"query.cursor", "must be a next_cursor from a previous page of this list"}});
+    throw foreign_cursor();
   }
+}
+
+Error foreign_cursor() {
+  return bad_request("cursor is not one this server gave out for this list",
+                     {{"query.cursor", "must be a next_cursor from a previous page of this list"}});
 }
 
 Response page_response(nlohmann::json items, const std::string& next_cursor) {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "core/http/message.h"
 #include "storage/store.h"
 
@@ -20,6 +21,9 @@ struct PageRequest {
 
 // Throws a 400 Error naming query.limit or query.cursor when they are malformed.
 PageRequest page_request(const Request& req);
+
+// The 400 for a cursor the store did not make for this list.
+Error foreign_cursor();
 
 // Runs q with the client's page request; a cursor the store does not recognise is the client's
 // error (400 naming query.cursor), not the server's.

@@ -33,13 +33,14 @@ Principal TenantModule::Impl::authenticate(const http::Request& req) {
   }
   std::string_view token = header->substr(7);
   const std::int64_t t = now();
+  // One hash serves the platform-token comparison and the session lookup.
+  const std::string token_hash = hash_secret(token);
 
-  if (!platform_token_hash.empty() && secrets_equal(hash_secret(token), platform_token_hash)) {
+  if (!platform_token_hash.empty() && secrets_equal(token_hash, platform_token_hash)) {
     return Principal{Principal::Kind::platform_admin, "", "platform", Role::owner, ""};
   }
 
   Principal p;
-  storage::Item credential;
   if (token.rfind("cf_", 0) == 0) {
     auto sep = token.find('_', 3);
     if (sep == std::string_view::npos) throw invalid_credentials();
@@ -60,7 +61,7 @@ Principal TenantModule::Impl::authenticate(const http::Request& req) {
           {{storage::Update{"entities", {key->at("pk"), "apikey"}, {{"last_used", t}}, {}, {}}}});
     }
   } else if (token.rfind("cfs_", 0) == 0) {
-    auto session = store.get("entities", {keys::session(hash_secret(token)), "session"});
+    auto session = store.get("entities", {keys::session(token_hash), "session"});
     if (!session) throw invalid_credentials();  // expired ones are hidden by the store's TTL
     auto user = find_user(session->at("org_id"), session->at("user_id"));
     if (!user || user->at("status") != "active") throw invalid_credentials();

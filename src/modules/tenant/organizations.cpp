@@ -1,6 +1,5 @@
 // Organizations: created, listed, suspended and deleted by the platform administrator; read and
 // renamed by their own owners and admins.
-#include <fmt/format.h>
 
 #include "core/currency.h"
 #include "core/error.h"
@@ -61,11 +60,7 @@ nlohmann::json org_view(const storage::Item& org) {
 }
 
 CreatedOrganization TenantModule::Impl::create_organization(const NewOrganization& r) {
-  if (auto errors = validate(r); !errors.empty()) {
-    throw bad_request(errors.size() == 1 ? "field " + errors[0].field + ": " + errors[0].message
-                                         : fmt::format("{} fields are invalid", errors.size()),
-                      errors);
-  }
+  if (auto errors = validate(r); !errors.empty()) throw validation_error(std::move(errors));
   const std::string org_id = ids.next("org");
   const std::string user_id = ids.next("usr");
   const std::string email = normalise_email(r.owner_email);
