@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "core/events/dispatcher.h"
 #include "core/events/event_routes.h"
+#include "core/events/publisher.h"
 #include "core/http/dispatcher.h"
 #include "core/http/router.h"
 #include "core/http/server.h"
@@ -138,6 +139,9 @@ events::DispatcherOptions dispatcher_options(const Config& c) {
   o.max_attempts = static_cast<int>(c.events.max_attempts);
   o.sweep_interval = std::chrono::milliseconds(c.events.sweep_interval_ms);
   o.lease_duration = std::chrono::milliseconds(c.events.lease_ms);
+  // An inbox marker must outlive any redelivery of its event, which the event log's retention
+  // bounds.
+  o.inbox_ttl = std::chrono::days(c.events.retention_days + 5);
   return o;
 }
 
@@ -147,7 +151,8 @@ struct App {
   App(const Config& config, std::unique_ptr<storage::Store> s, Logger& log)
       : store(std::move(s)),
         events(*store, clock, log, metrics, dispatcher_options(config)),
-        tenant(*store, clock, tenant_options(config), log, &events) {
+        publisher(*store, clock, &events, std::chrono::days(config.events.retention_days)),
+        tenant(*store, clock, tenant_options(config), log, publisher) {
     add_system_routes(router, {*store, metrics, embedded::openapi_json, kVersion});
     events::add_event_routes(router, *store, events);
     tenant.register_routes(router);
@@ -157,6 +162,7 @@ struct App {
   MetricsRegistry metrics;
   http::Router router;
   events::Dispatcher events;
+  events::Publisher publisher;
   tenant::TenantModule tenant;
 };
 

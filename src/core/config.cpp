@@ -145,6 +145,10 @@ const std::vector<Setting>& settings() {
     t.push_back(int_setting("events", "lease_ms", &C::events, &C::Events::lease_ms, 1000, 3600000,
                             "How long an instance's claim on an outbox shard lasts unrenewed; a "
                             "crashed instance's shards are taken over after this"));
+    t.push_back(int_setting("events", "retention_days", &C::events, &C::Events::retention_days, 1,
+                            3650,
+                            "How long GET /v1/events can replay an event (the event log's TTL); "
+                            "applies to events published from now on"));
     auto token =
         string_setting("platform", "admin_token", &C::platform, &C::Platform::admin_token, {},
                        "Bearer token of the platform administrator, who creates and "

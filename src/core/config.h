@@ -47,6 +47,7 @@ struct Config {
     std::int64_t max_attempts = 5;
     std::int64_t sweep_interval_ms = 1000;
     std::int64_t lease_ms = 10000;
+    std::int64_t retention_days = 30;
   } events;
   struct Platform {
     std::string admin_token;  // empty: no platform administrator

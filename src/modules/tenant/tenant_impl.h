@@ -19,7 +19,7 @@
 #include <optional>
 #include <string>
 
-#include "core/events/dispatcher.h"
+#include "core/events/publisher.h"
 #include "core/http/message.h"
 #include "login_throttle.h"
 #include "tenant_module.h"
@@ -59,7 +59,7 @@ inline constexpr const char* kAllOrgs = "orgs";
 
 struct TenantModule::Impl : Authenticator, RequestAuditor {
   Impl(storage::Store& store, const Clock& clock, TenantOptions options, Logger& log,
-       events::Dispatcher* dispatcher);
+       events::Publisher& events);
 
   storage::Store& store;
   const Clock& clock;
@@ -68,7 +68,7 @@ struct TenantModule::Impl : Authenticator, RequestAuditor {
   Logger& log;
   LoginThrottle throttle;
   std::string platform_token_hash;  // empty when no platform token is configured
-  events::Dispatcher* dispatcher;   // woken after commits that carry events; may be null
+  events::Publisher& events;
 
   // Adds an event of this module to batch (the outbox: it commits with the change or not at all).
   void publish(storage::WriteBatch& batch, const std::string& org_id, const std::string& type,

@@ -3,14 +3,13 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "core/events/outbox.h"
 #include "secrets.h"
 #include "tenant_impl.h"
 
 namespace cellfleet::tenant {
 
 TenantModule::Impl::Impl(storage::Store& s, const Clock& c, TenantOptions o, Logger& l,
-                         events::Dispatcher* d)
+                         events::Publisher& e)
     : store(s),
       clock(c),
       ids(c),
@@ -18,7 +17,7 @@ TenantModule::Impl::Impl(storage::Store& s, const Clock& c, TenantOptions o, Log
       log(l),
       throttle(options.auth.login_window_seconds, options.auth.login_max_failures_per_account,
                options.auth.login_max_failures_per_address),
-      dispatcher(d) {
+      events(e) {
   if (!options.platform_admin_token.empty()) {
     platform_token_hash = hash_secret(options.platform_admin_token);
   }
@@ -41,20 +40,17 @@ http::Response with_etag(http::Response res, const storage::Item& item) {
 }
 
 TenantModule::TenantModule(storage::Store& store, const Clock& clock, TenantOptions options,
-                           Logger& log, events::Dispatcher* dispatcher)
-    : impl_(std::make_unique<Impl>(store, clock, std::move(options), log, dispatcher)) {}
+                           Logger& log, events::Publisher& events)
+    : impl_(std::make_unique<Impl>(store, clock, std::move(options), log, events)) {}
 
 void TenantModule::Impl::publish(storage::WriteBatch& batch, const std::string& org_id,
                                  const std::string& type, const std::string& subject,
                                  nlohmann::json data) {
-  events::Event event{ids.next("evt"),      type,           org_id, subject,
-                      clock.epoch_millis(), std::move(data)};
-  events::add_event(batch, event);
+  events.publish(batch, org_id, type, subject, std::move(data));
 }
 
 void TenantModule::Impl::commit(const storage::WriteBatch& batch) {
-  store.write(batch);
-  if (dispatcher) dispatcher->notify();
+  events.commit(batch);
 }
 
 TenantModule::~TenantModule() = default;

@@ -11,7 +11,7 @@
 #include "core/auth.h"
 #include "core/clock.h"
 #include "core/config.h"
-#include "core/events/dispatcher.h"
+#include "core/events/publisher.h"
 #include "core/http/router.h"
 #include "core/ids.h"
 #include "core/log.h"
@@ -41,10 +41,9 @@ struct CreatedOrganization {
 
 class TenantModule {
  public:
-  // dispatcher, when given, is woken after each commit that publishes events; without one (the
-  // offline create-org) a running server's dispatcher finds them at its next sweep.
+  // events publishes the module's events (and wakes the dispatcher, if it has one).
   TenantModule(storage::Store& store, const Clock& clock, TenantOptions options, Logger& log,
-               events::Dispatcher* dispatcher = nullptr);
+               events::Publisher& events);
   ~TenantModule();
   TenantModule(const TenantModule&) = delete;
   TenantModule& operator=(const TenantModule&) = delete;
