@@ -27,6 +27,7 @@
 #include "core/system_routes.h"
 #include "storage/dynamodb/dynamodb_store.h"
 #include "storage/sqlite/sqlite_store.h"
+#include "device/device_module.h"
 #include "tenant/tenant_module.h"
 
 namespace cellfleet::embedded {
@@ -134,6 +135,13 @@ tenant::TenantOptions tenant_options(const Config& c) {
   return tenant::TenantOptions{c.platform.admin_token, c.auth};
 }
 
+device::DeviceOptions device_options(const Config& c) {
+  device::DeviceOptions o;
+  o.telemetry_retention_days = c.devices.telemetry_retention_days;
+  o.check_interval_seconds = c.devices.check_interval_seconds;
+  return o;
+}
+
 events::DispatcherOptions dispatcher_options(const Config& c) {
   events::DispatcherOptions o;
   o.max_attempts = static_cast<int>(c.events.max_attempts);
@@ -152,10 +160,14 @@ struct App {
       : store(std::move(s)),
         events(*store, clock, log, metrics, dispatcher_options(config)),
         publisher(*store, clock, &events, std::chrono::days(config.events.retention_days)),
-        tenant(*store, clock, tenant_options(config), log, publisher) {
+        tenant(*store, clock, tenant_options(config), log, publisher),
+        devices(*store, clock, device_options(config), log, publisher, tenant.directory()),
+        credentials(tenant.authenticator()) {
     add_system_routes(router, {*store, metrics, embedded::openapi_json, kVersion});
     events::add_event_routes(router, *store, events);
     tenant.register_routes(router);
+    devices.register_routes(router);
+    credentials.add("cfd_", devices.authenticator());
   }
   SystemClock clock;
   std::unique_ptr<storage::Store> store;
@@ -164,6 +176,8 @@ struct App {
   events::Dispatcher events;
   events::Publisher publisher;
   tenant::TenantModule tenant;
+  device::DeviceModule devices;
+  CredentialRouter credentials;  // device credentials to the device module, the rest to tenant
 };
 
 http::ServerOptions server_options(const Config& c) {
@@ -198,7 +212,7 @@ int serve(const cli::Invocation& inv) {
   Logger log(level);
 
   App app(config, open_store(config, log), log);
-  http::Dispatcher dispatcher(app.router, log, app.metrics, &app.tenant.authenticator(),
+  http::Dispatcher dispatcher(app.router, log, app.metrics, &app.credentials,
                               &app.tenant.auditor());
   http::Server server(
       server_options(config), [&dispatcher](http::Request& r) { return dispatcher.handle(r); }, log,
@@ -217,8 +231,10 @@ int serve(const cli::Invocation& inv) {
     server.stop();
   });
   app.events.start();
+  app.devices.start();
   server.run();
   signal_waiter.join();
+  app.devices.stop();
   // After the drain: every request's events are committed; deliver what is in hand and stop.
   // What is still in the outbox is delivered by the next instance to start.
   app.events.stop();

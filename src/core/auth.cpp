@@ -34,6 +34,7 @@ bool Access::admits(const Principal& p) const {
     case Kind::platform_admin:
       return p.kind == Principal::Kind::platform_admin;
     case Kind::members:
+      if (p.kind == Principal::Kind::device) return devices;
       return p.kind != Principal::Kind::platform_admin &&
              std::find(roles.begin(), roles.end(), p.role) != roles.end();
   }
@@ -48,7 +49,23 @@ std::string Access::describe() const {
     if (!out.empty()) out += ',';
     out += role_name(r);
   }
+  if (devices) out += out.empty() ? "device" : ",device";
   return out;
+}
+
+void CredentialRouter::add(std::string token_prefix, Authenticator& owner) {
+  owners_.emplace_back(std::move(token_prefix), &owner);
+}
+
+Principal CredentialRouter::authenticate(const http::Request& req) {
+  if (auto header = req.header("Authorization");
+      header && header->size() > 7 && http::iequals(header->substr(0, 7), "Bearer ")) {
+    const auto token = header->substr(7);
+    for (const auto& [prefix, owner] : owners_) {
+      if (token.substr(0, prefix.size()) == prefix) return owner->authenticate(req);
+    }
+  }
+  return fallback_.authenticate(req);
 }
 
 }  // namespace cellfleet

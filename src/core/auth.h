@@ -16,16 +16,21 @@ struct Access {
   enum class Kind { anyone, platform_admin, members };
   Kind kind = Kind::anyone;
   std::vector<Role> roles;  // for members: the roles admitted
+  bool devices = false;     // for members: a device credential is admitted too
 
-  static Access anyone() { return {Kind::anyone, {}}; }
-  static Access platform_admin() { return {Kind::platform_admin, {}}; }
-  static Access members(std::initializer_list<Role> roles) { return {Kind::members, roles}; }
+  static Access anyone() { return {Kind::anyone, {}, false}; }
+  static Access platform_admin() { return {Kind::platform_admin, {}, false}; }
+  static Access members(std::initializer_list<Role> roles) { return {Kind::members, roles, false}; }
   static Access any_member() {
-    return {Kind::members, std::vector<Role>(kAllRoles.begin(), kAllRoles.end())};
+    return {Kind::members, std::vector<Role>(kAllRoles.begin(), kAllRoles.end()), false};
   }
+  // Only a device credential (a battery's IoT gateway speaking for itself).
+  static Access device() { return {Kind::members, {}, true}; }
+  // These members, and devices.
+  Access and_devices() const { return {kind, roles, true}; }
 
   bool admits(const Principal& p) const;
-  // "anyone", "platform_admin", or the admitted roles: "owner,admin".
+  // "anyone", "platform_admin", or the admitted roles and "device": "owner,admin,device".
   std::string describe() const;
 };
 
@@ -36,6 +41,19 @@ class Authenticator {
   // Throws Error(unauthorized) when the credential is missing, unknown, expired or revoked, and
   // Error(forbidden) when it belongs to a suspended organization.
   virtual Principal authenticate(const http::Request& req) = 0;
+};
+
+// Sends each request to the authenticator that owns its credential's prefix ("cfd_" -> the device
+// module), and every other credential to the fallback (the tenant module).
+class CredentialRouter : public Authenticator {
+ public:
+  explicit CredentialRouter(Authenticator& fallback) : fallback_(fallback) {}
+  void add(std::string token_prefix, Authenticator& owner);
+  Principal authenticate(const http::Request& req) override;
+
+ private:
+  Authenticator& fallback_;
+  std::vector<std::pair<std::string, Authenticator*>> owners_;
 };
 
 // Told about every state-changing request made with credentials, after its handler ran. The

@@ -184,6 +184,13 @@ const std::vector<Setting>& settings() {
     t.push_back(int_setting("auth", "audit_retention_days", &C::auth,
                             &C::Auth::audit_retention_days, 0, 36500,
                             "Days an audit entry is kept; 0 keeps entries forever"));
+    t.push_back(int_setting("devices", "telemetry_retention_days", &C::devices,
+                            &C::Devices::telemetry_retention_days, 1, 3650,
+                            "Days a raw telemetry reading is kept in the operational store "
+                            "(its time to live); applies to readings stored from now on"));
+    t.push_back(int_setting("devices", "check_interval_seconds", &C::devices,
+                            &C::Devices::check_interval_seconds, 1, 3600,
+                            "How often the scheduled device checks run (the no-report alerts)"));
     return t;
   }();
   return table;

@@ -61,6 +61,10 @@ struct Config {
     std::int64_t login_max_failures_per_address = 20;
     std::int64_t audit_retention_days = 400;
   } auth;
+  struct Devices {
+    std::int64_t telemetry_retention_days = 90;
+    std::int64_t check_interval_seconds = 60;
+  } devices;
 
   // "host:port" split; valid after load_config.
   std::string listen_host() const;

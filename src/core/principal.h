@@ -19,14 +19,14 @@ std::string_view role_name(Role role);
 std::optional<Role> parse_role(std::string_view name);
 
 struct Principal {
-  enum class Kind { user, api_key, platform_admin };
+  enum class Kind { user, api_key, platform_admin, device };
   Kind kind = Kind::user;
   std::string org_id;    // empty for the platform admin
-  std::string actor_id;  // user id, API key id, or "platform"
+  std::string actor_id;  // user id, API key id, device id (a device credential), or "platform"
   Role role = Role::viewer;
   std::string session_id;  // for users logged in with a session token
 
-  // "usr_...", "key_..." or "platform": how the audit log names the actor.
+  // "usr_...", "key_...", "dev_..." or "platform": how the audit log names the actor.
   const std::string& actor() const { return actor_id; }
 };
 

@@ -1,21 +1,17 @@
 #pragma once
-// Credentials: how they are made, stored and checked. Secrets are stored only as hashes; API keys
-// and session tokens carry 160+ random bits, so a fast hash (BLAKE2b) suffices, while passwords,
-// chosen by people, get Argon2id. Every comparison of secret material is constant-time.
+// Passwords, chosen by people, get Argon2id. Random credentials (API keys, session tokens) are
+// made and hashed by core/secrets.h, re-exported here.
 
 #include <string>
 #include <string_view>
 
+#include "core/secrets.h"
+
 namespace cellfleet::tenant {
 
-// Random lowercase base32 text (5 bits a character), from libsodium's CSPRNG.
-std::string random_token(std::size_t chars);
-
-// Hex BLAKE2b-256 of a high-entropy secret.
-std::string hash_secret(std::string_view secret);
-
-// Constant-time equality (the time depends only on the lengths).
-bool secrets_equal(std::string_view a, std::string_view b);
+using cellfleet::hash_secret;
+using cellfleet::random_token;
+using cellfleet::secrets_equal;
 
 // Argon2id (libsodium crypto_pwhash_str, interactive limits): a self-describing string.
 std::string hash_password(std::string_view password);

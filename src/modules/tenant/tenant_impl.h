@@ -19,7 +19,9 @@
 #include <optional>
 #include <string>
 
+#include "contracts/organization_directory.h"
 #include "core/events/publisher.h"
+#include "core/http/etag.h"
 #include "core/http/message.h"
 #include "login_throttle.h"
 #include "tenant_module.h"
@@ -57,7 +59,7 @@ inline std::string user_sessions(const std::string& org_id, const std::string& u
 inline constexpr const char* kAllOrgs = "orgs";
 }  // namespace keys
 
-struct TenantModule::Impl : Authenticator, RequestAuditor {
+struct TenantModule::Impl : Authenticator, RequestAuditor, contracts::OrganizationDirectory {
   Impl(storage::Store& store, const Clock& clock, TenantOptions options, Logger& log,
        events::Publisher& events);
 
@@ -120,6 +122,10 @@ struct TenantModule::Impl : Authenticator, RequestAuditor {
                    const std::string& subject, int status, const std::string& request_id) noexcept;
   http::Response list_audit(http::Request& req);
 
+  // directory.cpp
+  std::optional<contracts::OrganizationInfo> find_organization(const std::string& org_id) override;
+  std::vector<contracts::OrganizationInfo> organizations() override;
+
   // routes.cpp
   void register_routes(http::Router& router);
 };
@@ -127,9 +133,8 @@ struct TenantModule::Impl : Authenticator, RequestAuditor {
 // Shared helpers of the module's handlers.
 nlohmann::json org_view(const storage::Item& org);
 nlohmann::json user_view(const storage::Item& user);
-// 412 unless the If-Match header (when present) names the item's version; the ETag form is "3".
-void check_if_match(const http::Request& req, const storage::Item& item);
-http::Response with_etag(http::Response res, const storage::Item& item);
+using http::check_if_match;
+using http::with_etag;
 std::string normalise_email(const std::string& email);  // lower case; "" when not an address
 
 }  // namespace cellfleet::tenant

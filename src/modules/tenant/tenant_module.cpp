@@ -1,7 +1,5 @@
 #include "tenant_module.h"
 
-#include <fmt/format.h>
-
 #include "core/error.h"
 #include "secrets.h"
 #include "tenant_impl.h"
@@ -21,22 +19,6 @@ TenantModule::Impl::Impl(storage::Store& s, const Clock& c, TenantOptions o, Log
   if (!options.platform_admin_token.empty()) {
     platform_token_hash = hash_secret(options.platform_admin_token);
   }
-}
-
-void check_if_match(const http::Request& req, const storage::Item& item) {
-  auto header = req.header("If-Match");
-  if (!header) return;
-  std::string expected = fmt::format("\"{}\"", item.at("version").get<std::int64_t>());
-  if (*header != expected && *header != "*") {
-    throw Error(
-        ErrorKind::precondition_failed,
-        fmt::format("If-Match {} does not match the current version {}", *header, expected));
-  }
-}
-
-http::Response with_etag(http::Response res, const storage::Item& item) {
-  res.headers.emplace_back("ETag", fmt::format("\"{}\"", item.at("version").get<std::int64_t>()));
-  return res;
 }
 
 TenantModule::TenantModule(storage::Store& store, const Clock& clock, TenantOptions options,
@@ -59,6 +41,9 @@ void TenantModule::register_routes(http::Router& router) {
   impl_->register_routes(router);
 }
 Authenticator& TenantModule::authenticator() {
+  return *impl_;
+}
+contracts::OrganizationDirectory& TenantModule::directory() {
   return *impl_;
 }
 RequestAuditor& TenantModule::auditor() {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "contracts/organization_directory.h"
 #include "core/auth.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -50,6 +51,7 @@ class TenantModule {
 
   void register_routes(http::Router& router);
   Authenticator& authenticator();
+  contracts::OrganizationDirectory& directory();
   RequestAuditor& auditor();
 
   // Creates an organization with its first owner (who has no password yet) and an owner API key.

@@ -1,0 +1,47 @@
+#pragma once
+// The device module: battery packs and their lifecycle, device credentials for the packs' IoT
+// gateways, telemetry ingest and history, threshold alerts, and the lock/unlock commands a pack
+// fetches and acknowledges.
+
+#include <cstdint>
+#include <memory>
+
+#include "contracts/organization_directory.h"
+#include "core/auth.h"
+#include "core/clock.h"
+#include "core/events/publisher.h"
+#include "core/http/router.h"
+#include "core/log.h"
+#include "storage/store.h"
+
+namespace cellfleet::device {
+
+struct DeviceOptions {
+  std::int64_t telemetry_retention_days = 90;  // raw readings expire after this (store TTL)
+  // How often the scheduled checks run (the "no report for N hours" alerts).
+  std::int64_t check_interval_seconds = 60;
+};
+
+class DeviceModule {
+ public:
+  DeviceModule(storage::Store& store, const Clock& clock, DeviceOptions options, Logger& log,
+               events::Publisher& events, contracts::OrganizationDirectory& organizations);
+  ~DeviceModule();  // stop()
+  DeviceModule(const DeviceModule&) = delete;
+  DeviceModule& operator=(const DeviceModule&) = delete;
+
+  void register_routes(http::Router& router);
+  // Resolves device credentials, "Bearer cfd_<prefix>_<secret>".
+  Authenticator& authenticator();
+
+  // Starts and stops the scheduled checks. Idempotent.
+  void start();
+  void stop();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cellfleet::device
