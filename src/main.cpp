@@ -28,6 +28,7 @@
 #include "storage/dynamodb/dynamodb_store.h"
 #include "storage/sqlite/sqlite_store.h"
 #include "device/device_module.h"
+#include "insights/insights_module.h"
 #include "tenant/tenant_module.h"
 
 namespace cellfleet::embedded {
@@ -139,6 +140,8 @@ device::DeviceOptions device_options(const Config& c) {
   device::DeviceOptions o;
   o.telemetry_retention_days = c.devices.telemetry_retention_days;
   o.check_interval_seconds = c.devices.check_interval_seconds;
+  o.command_expiry_hours = c.devices.command_expiry_hours;
+  o.command_redelivery_seconds = c.devices.command_redelivery_seconds;
   return o;
 }
 
@@ -161,15 +164,19 @@ struct App {
         events(*store, clock, log, metrics, dispatcher_options(config)),
         publisher(*store, clock, &events, std::chrono::days(config.events.retention_days)),
         tenant(*store, clock, tenant_options(config), log, publisher),
-        devices(*store, clock, device_options(config), log, publisher, tenant.directory()),
+        devices(*store, clock, device_options(config), log, publisher, tenant.directory(),
+                notifier),
+        insights(*store, clock, log, events),
         credentials(tenant.authenticator()) {
     add_system_routes(router, {*store, metrics, embedded::openapi_json, kVersion});
     events::add_event_routes(router, *store, events);
     tenant.register_routes(router);
     devices.register_routes(router);
+    insights.register_routes(router);
     credentials.add("cfd_", devices.authenticator());
   }
   SystemClock clock;
+  http::Notifier notifier;  // wakes parked long-polls; shared by the server and the modules
   std::unique_ptr<storage::Store> store;
   MetricsRegistry metrics;
   http::Router router;
@@ -177,6 +184,7 @@ struct App {
   events::Publisher publisher;
   tenant::TenantModule tenant;
   device::DeviceModule devices;
+  insights::InsightsModule insights;
   CredentialRouter credentials;  // device credentials to the device module, the rest to tenant
 };
 
@@ -193,6 +201,7 @@ http::ServerOptions server_options(const Config& c) {
   o.read_timeout = std::chrono::milliseconds(c.server.read_timeout_ms);
   o.drain_timeout = std::chrono::milliseconds(c.server.drain_timeout_ms);
   o.retry_after_seconds = static_cast<int>(c.server.retry_after_seconds);
+  o.long_poll_recheck = std::chrono::milliseconds(c.server.long_poll_recheck_ms);
   return o;
 }
 
@@ -216,7 +225,7 @@ int serve(const cli::Invocation& inv) {
                               &app.tenant.auditor());
   http::Server server(
       server_options(config), [&dispatcher](http::Request& r) { return dispatcher.handle(r); }, log,
-      app.metrics);
+      app.metrics, &app.notifier);
   auto port = server.listen();
   log.info("listening", {{"host", config.listen_host()},
                          {"port", port},

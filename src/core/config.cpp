@@ -111,6 +111,10 @@ const std::vector<Setting>& settings() {
     t.push_back(int_setting("server", "retry_after_seconds", &C::server,
                             &C::Server::retry_after_seconds, 1, 3600,
                             "Retry-After sent with 503 when overloaded"));
+    t.push_back(int_setting("server", "long_poll_recheck_ms", &C::server,
+                            &C::Server::long_poll_recheck_ms, 100, 60000,
+                            "How often a waiting long-poll request looks again for what it waits "
+                            "for, to see changes made by other instances"));
     t.push_back(string_setting("storage", "backend", &C::storage, &C::Storage::backend,
                                {"sqlite", "dynamodb"}, "Where data lives"));
     t.push_back(string_setting("storage", "data_dir", &C::storage, &C::Storage::data_dir, {},
@@ -191,6 +195,14 @@ const std::vector<Setting>& settings() {
     t.push_back(int_setting("devices", "check_interval_seconds", &C::devices,
                             &C::Devices::check_interval_seconds, 1, 3600,
                             "How often the scheduled device checks run (the no-report alerts)"));
+    t.push_back(int_setting("devices", "command_expiry_hours", &C::devices,
+                            &C::Devices::command_expiry_hours, 1, 8760,
+                            "A lock/unlock command not acknowledged this long after it was "
+                            "queued expires"));
+    t.push_back(int_setting("devices", "command_redelivery_seconds", &C::devices,
+                            &C::Devices::command_redelivery_seconds, 1, 86400,
+                            "A delivered command the pack has not acknowledged is delivered again "
+                            "after this long (once per period)"));
     return t;
   }();
   return table;

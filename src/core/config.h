@@ -24,6 +24,7 @@ struct Config {
     std::int64_t read_timeout_ms = 30000;
     std::int64_t drain_timeout_ms = 10000;
     std::int64_t retry_after_seconds = 1;
+    std::int64_t long_poll_recheck_ms = 2000;
   } server;
   struct Storage {
     std::string backend = "sqlite";
@@ -64,6 +65,8 @@ struct Config {
   struct Devices {
     std::int64_t telemetry_retention_days = 90;
     std::int64_t check_interval_seconds = 60;
+    std::int64_t command_expiry_hours = 7 * 24;
+    std::int64_t command_redelivery_seconds = 60;
   } devices;
 
   // "host:port" split; valid after load_config.

@@ -5,26 +5,13 @@
 #include <set>
 #include <thread>
 
-#include "support/http_client.h"
-#include "support/server_process.h"
+#include "support/api.h"
 
 using namespace cellfleet::testing;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
 namespace {
-const std::string kPlatformToken = "platform-admin-token-for-tests-0123456789";
-
-struct Api {
-  std::uint16_t port;
-  HttpResponse call(const std::string& method, const std::string& path, const std::string& token,
-                    const std::string& body = "") const {
-    std::map<std::string, std::string> headers;
-    if (!token.empty()) headers["Authorization"] = "Bearer " + token;
-    if (!body.empty()) headers["Content-Type"] = "application/json";
-    return http_request(port, method, path, body, headers);
-  }
-};
 
 struct Org {
   std::string id;
@@ -53,6 +40,20 @@ Org make_org(const Api& api, const std::string& slug) {
     org.role_keys[role] = key.json()["key"];
     org.ids.push_back(key.json()["id"]);
   }
+  // A pack with a device credential: the device routes are walked too.
+  auto pack = api.call("POST", "/v1/devices", org.owner_key,
+                       json{{"serial", slug + "-pack-1"},
+                            {"model", "E-48"},
+                            {"chemistry", "LFP"},
+                            {"capacity_wh", 2000},
+                            {"nominal_voltage_mv", 48000}}
+                           .dump());
+  REQUIRE(pack.status == 201);
+  org.ids.push_back(pack.json()["id"]);
+  auto credential =
+      api.call("POST", "/v1/devices/" + org.ids.back() + "/credential", org.owner_key);
+  REQUIRE(credential.status == 201);
+  org.role_keys["device"] = credential.json()["credential"];
   auto user = api.call("POST", "/v1/users", org.owner_key,
                        json{{"email", "ops@" + slug + ".example"},
                             {"role", "operator"},
@@ -131,8 +132,8 @@ TEST_CASE("another organization's credentials never reach an organization's reso
       std::string path = fill(route.path, target);
       auto res = api.call(route.method, path, b.owner_key, body_for(route.method));
       INFO(route.method << " " << path << " -> " << res.status << " " << res.body);
-      if (route.access == "platform_admin") {
-        CHECK(res.status == 403);
+      if (route.access == "platform_admin" || !admits(route.access, "owner")) {
+        CHECK(res.status == 403);  // the platform's routes, and the devices' own
       } else if (!params.empty()) {
         CHECK(res.status == 404);
       } else {
@@ -144,13 +145,26 @@ TEST_CASE("another organization's credentials never reach an organization's reso
       }
       CHECK(res.body.find("alpha") == std::string::npos);
       ++cases;
+      if (!admits(route.access, "device")) continue;
+      // bravo's pack, speaking for itself, reaches nothing of alpha's either.
+      auto as_pack = api.call(route.method, path, b.role_keys.at("device"), body_for(route.method));
+      INFO("as bravo's pack -> " << as_pack.status << " " << as_pack.body);
+      if (!params.empty()) CHECK(as_pack.status == 404);
+      CHECK(as_pack.status < 500);
+      for (const auto& id : a.ids) {
+        if (id != target) CHECK(as_pack.body.find(id) == std::string::npos);
+      }
+      CHECK(as_pack.body.find("alpha") == std::string::npos);
+      ++cases;
     }
   }
   CHECK(cases >= 30);
   // Nothing of alpha's changed.
   CHECK(api.call("GET", "/v1/users", a.owner_key).body == before);
   for (const auto& [role, key] : a.role_keys) {
-    CHECK(api.call("GET", "/v1/auth/me", key).status == 200);
+    // Every credential still works: /v1/auth/me for people's keys, 403 (known, not admitted) for
+    // the pack's.
+    CHECK(api.call("GET", "/v1/auth/me", key).status == (role == "device" ? 403 : 200));
   }
   WARN("isolation cases walked: " << cases);
 }

@@ -39,7 +39,7 @@ class Connection {
   // True when the server has closed the connection (read returns end of stream) within timeout.
   bool closed_by_server(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
-  // Sends one request and reads its response.
+  // Sends one request and reads its response (waiting up to 60 s).
   HttpResponse request(const std::string& method, const std::string& target,
                        const std::string& body = "",
                        const std::map<std::string, std::string>& headers = {});

@@ -9,8 +9,7 @@ Publisher::Publisher(storage::Store& store, const Clock& clock, Dispatcher* disp
     : store_(store), clock_(clock), dispatcher_(dispatcher), retention_(retention), ids_(clock) {}
 
 Event Publisher::publish(storage::WriteBatch& batch, const std::string& org_id,
-                         const std::string& type, const std::string& subject,
-                         nlohmann::json data) {
+                         const std::string& type, const std::string& subject, nlohmann::json data) {
   Event event{ids_.next("evt"), type, org_id, subject, clock_.epoch_millis(), std::move(data)};
   add_event(batch, event, retention_);
   return event;

@@ -39,6 +39,7 @@ Response Dispatcher::route_and_run(Request& req) {
   }
   req.route = match.route->path;
   req.path_params = std::move(match.params);
+  req.principal.reset();  // a parked request's next run authenticates afresh
   const Access& access = match.route->access;
   if (access.kind != Access::Kind::anyone) {
     if (!authenticator_) throw Error(ErrorKind::internal, "no authenticator is configured");
@@ -55,12 +56,17 @@ Response Dispatcher::route_and_run(Request& req) {
 }
 
 Response Dispatcher::handle(Request& req) noexcept {
-  auto start = std::chrono::steady_clock::now();
+  if (!req.poll.started) req.poll.started = std::chrono::steady_clock::now();
   LogScope scope(req.request_id);
   Response res;
   try {
     try {
       res = route_and_run(req);
+      if (res.park && req.poll.must_answer) {
+        throw Error(ErrorKind::internal, "the handler parked a request it had to answer");
+      }
+      // Parked: not answered yet. The run that answers is the one logged, counted and audited.
+      if (res.park) return res;
     } catch (const Error& e) {
       res = problem_response(e, req.path);
       if (e.kind() == ErrorKind::internal) log_.error("internal error", {{"detail", e.detail()}});
@@ -85,10 +91,13 @@ Response Dispatcher::handle(Request& req) noexcept {
   } catch (...) {
     res = Response::text(500, "internal error\n");
   }
+  // From the first run: a long-poll's duration includes its time parked.
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                    std::chrono::steady_clock::now() - start)
+                    std::chrono::steady_clock::now() - *req.poll.started)
                     .count();
-  if (auditor_ && req.principal && changes_state(req.method)) auditor_->record(req, res);
+  if (auditor_ && req.principal && req.audited && changes_state(req.method)) {
+    auditor_->record(req, res);
+  }
   try {
     record(req, res, static_cast<std::uint64_t>(micros));
   } catch (...) {

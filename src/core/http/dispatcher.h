@@ -1,6 +1,8 @@
 #pragma once
 // Turns a Request into a Response: route it, run the handler, and map every failure, once, to a
 // problem+json response. Records the access log line and the request metrics. Never throws.
+// A parked long-poll (Response::wait) passes through every run as any request does (routing,
+// authentication, access); only the run that answers it is logged, counted and audited.
 
 #include "core/http/message.h"
 #include "core/http/router.h"

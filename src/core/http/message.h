@@ -2,6 +2,7 @@
 // The plain request and response that handlers see. No socket, no Beast: a handler is a function
 // from Request to Response and can be tested without a server.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 namespace cellfleet::http {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
+using SteadyTime = std::chrono::steady_clock::time_point;
 
 struct Request {
   std::string method;  // upper case, as sent: "GET"
@@ -31,6 +33,18 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> path_params;
   // Filled by the Dispatcher for routes that require credentials.
   std::optional<Principal> principal;
+  // Whether the RequestAuditor hears of this request once answered. A handler that takes in data
+  // rather than changing the organization (telemetry ingest) clears it, so the audit log stays a
+  // record of who changed what and does not grow with every reading.
+  bool audited = true;
+
+  // Long-poll state, kept by the server across the runs of one parked request (Response::wait).
+  struct Poll {
+    unsigned run = 0;                    // 0 on the first run, 1, 2, ... on the runs after parking
+    std::optional<SteadyTime> deadline;  // the deadline of the first park; later runs keep it
+    bool must_answer = false;            // deadline reached or server draining: do not park again
+    std::optional<SteadyTime> started;   // when the first run began (the Dispatcher's duration)
+  } poll;
 
   // The caller of a route that requires credentials; throws std::logic_error on a public route.
   const Principal& caller() const;
@@ -44,15 +58,32 @@ struct Request {
   std::optional<std::string> query(std::string_view name) const;
 };
 
+// A handler's "nothing to answer yet": park the request until notify(key) (notifier.h), the
+// server's re-check interval, or deadline, whichever comes first, then run it again.
+struct Park {
+  std::string key;
+  SteadyTime deadline;
+};
+
 struct Response {
   int status = 200;
   std::string content_type;
   std::string body;
   HeaderList headers;
+  std::optional<Park> park;  // set only by Response::wait
 
   static Response json(int status, const nlohmann::json& body);
   static Response text(int status, std::string body, std::string content_type = "text/plain");
-  static Response empty(int status) { return Response{status, {}, {}, {}}; }
+  static Response empty(int status) { return Response{status, {}, {}, {}, {}}; }
+  // Long-poll. The server parks the request without holding a worker thread and runs it again,
+  // through the whole Dispatcher (routing, authentication, access), when key is notified, every
+  // re-check interval (changes made by other instances notify nobody here), and at deadline (the
+  // first park's deadline holds for later runs). On a run with req.poll.must_answer set (the
+  // deadline has passed, or the server is draining) the handler must answer: parking then is a
+  // bug, answered 500.
+  static Response wait(std::string key, SteadyTime deadline) {
+    return Response{0, {}, {}, {}, Park{std::move(key), deadline}};
+  }
 };
 
 bool iequals(std::string_view a, std::string_view b);

@@ -58,20 +58,32 @@ bool is_http_parse_error(const beast::error_code& ec) {
 class Session;
 
 struct Server::Impl {
-  Impl(ServerOptions o, std::function<Response(Request&)> h, Logger& l, MetricsRegistry& m)
+  Impl(ServerOptions o, std::function<Response(Request&)> h, Logger& l, MetricsRegistry& m,
+       Notifier* n)
       : options(std::move(o)),
         handler(std::move(h)),
         log(l),
         ids(clock),
         pool(options.worker_threads, options.worker_queue),
+        notifier(n ? *n : own_notifier),
         connections(m.gauge("http_connections_open", "Open client connections")),
         in_flight(m.gauge("http_requests_in_flight",
                           "Requests whose header has arrived and whose answer is not yet sent")),
+        parked(m.gauge("http_requests_parked",
+                       "Long-poll requests waiting without a worker (also in flight)")),
         rejected_metrics(m) {
     m.gauge_callback("http_worker_queue_depth", "Requests waiting for a worker thread",
                      [this] { return static_cast<std::int64_t>(pool.queued()); });
   }
 
+  void count_wakeup(std::string_view reason) {
+    rejected_metrics
+        .counter("http_long_poll_wakeups_total",
+                 "Parked long-poll requests run again, by reason (notify, recheck, deadline, "
+                 "drain)",
+                 {{"reason", std::string(reason)}})
+        .inc();
+  }
   void count_rejection(std::string_view reason) {
     rejected_metrics
         .counter("http_rejected_total", "Requests answered by the server itself, by reason",
@@ -92,8 +104,11 @@ struct Server::Impl {
   SystemClock clock;
   IdGenerator ids;
   WorkerPool pool;
+  Notifier own_notifier;  // used when the owner passed none
+  Notifier& notifier;
   Gauge& connections;
   Gauge& in_flight;
+  Gauge& parked;
   MetricsRegistry& rejected_metrics;
 
   std::atomic<bool> draining{false};
@@ -113,7 +128,8 @@ struct Server::Impl {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Server::Impl& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {
+  Session(Server::Impl& server, tcp::socket socket)
+      : server_(server), stream_(std::move(socket)), park_timer_(stream_.get_executor()) {
     server_.connections.add(1);
     beast::error_code ec;
     auto endpoint = stream_.socket().remote_endpoint(ec);
@@ -121,6 +137,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   ~Session() {
+    // Only when the io_context is torn down with the request still parked (drain timeout).
+    if (state_ == State::parked) {
+      server_.notifier.cancel(ticket_);
+      server_.parked.add(-1);
+    }
     server_.connections.add(-1);
     std::lock_guard lock(server_.sessions_mutex);
     server_.sessions.erase(this);
@@ -134,17 +155,22 @@ class Session : public std::enable_shared_from_this<Session> {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
   }
 
-  // Called (on this session's strand) when the server starts draining: a connection waiting for
-  // its next request (or in the middle of its header) is closed now; one whose request header has
-  // arrived finishes receiving, handling and answering that request, then closes.
   net::any_io_executor executor() { return stream_.get_executor(); }
 
-  void close_if_idle() {
-    if (state_ == State::reading) stream_.cancel();
+  // Called (on this session's strand) when the server starts draining: a connection waiting for
+  // its next request (or in the middle of its header) is closed now; a parked long-poll runs
+  // again at once and must answer; one whose request header has arrived finishes receiving,
+  // handling and answering that request, then closes.
+  void on_drain() {
+    if (state_ == State::reading) {
+      stream_.cancel();
+    } else if (state_ == State::parked) {
+      wake(park_generation_, "drain");
+    }
   }
 
  private:
-  enum class State { reading, receiving, processing, writing, closed };
+  enum class State { reading, receiving, processing, parked, writing, closed };
 
   void read_header() {
     if (server_.draining) return close();
@@ -204,7 +230,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_body(beast::error_code ec, std::size_t) {
     if (ec) return on_read_error(ec);
     auto& msg = parser_->get();
-    Request req;
+    request_ = Request{};
+    Request& req = request_;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
     auto q = req.target.find('?');
@@ -219,24 +246,75 @@ class Session : public std::enable_shared_from_this<Session> {
     req.request_id = server_.request_id_from(req.header("X-Request-Id"));
     keep_alive_ = msg.keep_alive();
     http11_ = msg.version() == 11;
+    run_handler();
+  }
 
+  // Hands request_ to a worker. While state_ is processing only that worker touches request_;
+  // the strand takes it back when the worker posts the response.
+  void run_handler() {
     state_ = State::processing;
-    auto task = [self = shared_from_this(), req = std::move(req)]() mutable {
-      Response res = self->server_.handler(req);
+    auto task = [self = shared_from_this()] {
+      Response res = self->server_.handler(self->request_);
       net::post(self->stream_.get_executor(),
-                [self, res = std::move(res), id = std::move(req.request_id)]() mutable {
-                  self->write(std::move(res), id);
-                });
+                [self, res = std::move(res)]() mutable { self->on_handled(std::move(res)); });
     };
-    if (!server_.pool.try_submit(std::move(task))) {
-      server_.count_rejection("queue_full");
-      Error busy(ErrorKind::unavailable, "the server is at capacity; retry shortly");
-      busy.with_header("Retry-After", std::to_string(server_.options.retry_after_seconds));
-      auto id = server_.request_id_from(msg["X-Request-Id"]);
-      server_.log.warn("request rejected",
-                       {{"request_id", id}, {"status", 503}, {"reason", "queue_full"}});
-      write(problem_response(busy, ""), id);
+    if (server_.pool.try_submit(std::move(task))) return;
+    server_.count_rejection("queue_full");
+    // A parked request that may still wait keeps waiting for its next re-check.
+    if (request_.poll.run > 0 && !request_.poll.must_answer) return park();
+    Error busy(ErrorKind::unavailable, "the server is at capacity; retry shortly");
+    busy.with_header("Retry-After", std::to_string(server_.options.retry_after_seconds));
+    server_.log.warn(
+        "request rejected",
+        {{"request_id", request_.request_id}, {"status", 503}, {"reason", "queue_full"}});
+    write(problem_response(busy, ""), request_.request_id);
+  }
+
+  void on_handled(Response res) {
+    if (!res.park) return write(std::move(res), request_.request_id);
+    auto& deadline = request_.poll.deadline;
+    if (!deadline || res.park->deadline < *deadline) deadline = res.park->deadline;
+    park_key_ = std::move(res.park->key);
+    park();
+  }
+
+  // Waits, holding no worker, for a notify of park_key_, the next re-check or the deadline.
+  void park() {
+    const auto now = std::chrono::steady_clock::now();
+    const auto deadline = *request_.poll.deadline;
+    if (server_.draining || now >= deadline) {
+      ++request_.poll.run;
+      request_.poll.must_answer = true;
+      return run_handler();
     }
+    state_ = State::parked;
+    server_.parked.add(1);
+    // Wake-ups of an earlier park (a timer that fired as it was cancelled, a notify racing the
+    // cancel) carry an older generation and are ignored.
+    const std::uint64_t generation = ++park_generation_;
+    ticket_ = server_.notifier.subscribe(park_key_, [weak = weak_from_this(), generation] {
+      if (auto self = weak.lock()) {
+        net::post(self->executor(), [self, generation] { self->wake(generation, "notify"); });
+      }
+    });
+    park_timer_.expires_at(std::min(deadline, now + server_.options.long_poll_recheck));
+    park_timer_.async_wait([self = shared_from_this(), generation](beast::error_code ec) {
+      if (ec) return;
+      const bool due = std::chrono::steady_clock::now() >= *self->request_.poll.deadline;
+      self->wake(generation, due ? "deadline" : "recheck");
+    });
+  }
+
+  void wake(std::uint64_t generation, std::string_view reason) {
+    if (state_ != State::parked || generation != park_generation_) return;
+    server_.notifier.cancel(ticket_);
+    park_timer_.cancel();
+    server_.parked.add(-1);
+    server_.count_wakeup(reason);
+    ++request_.poll.run;
+    request_.poll.must_answer =
+        server_.draining || std::chrono::steady_clock::now() >= *request_.poll.deadline;
+    run_handler();
   }
 
   void reject(ErrorKind kind, std::string detail, std::string_view reason,
@@ -268,6 +346,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_write(beast::error_code ec, std::size_t) {
     bool keep = response_->keep_alive();
     response_.reset();
+    request_ = Request{};
     finish_request();
     if (ec || !keep) return close();
     read_header();
@@ -294,6 +373,11 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> response_;
+  Request request_;  // the request being handled (or parked)
+  net::steady_timer park_timer_;
+  std::string park_key_;
+  Notifier::Ticket ticket_ = 0;
+  std::uint64_t park_generation_ = 0;
   std::string remote_;
   State state_ = State::reading;
   bool keep_alive_ = true;
@@ -359,14 +443,15 @@ void Server::Impl::begin_drain() {
     }
   }
   for (auto& s : live) {
-    // Post, not call: Session::close_if_idle must run on the session's own strand.
-    net::post(s->executor(), [s] { s->close_if_idle(); });
+    // Post, not call: Session::on_drain must run on the session's own strand.
+    net::post(s->executor(), [s] { s->on_drain(); });
   }
 }
 
 Server::Server(ServerOptions options, std::function<Response(Request&)> handler, Logger& log,
-               MetricsRegistry& metrics)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler), log, metrics)) {}
+               MetricsRegistry& metrics, Notifier* notifier)
+    : impl_(
+          std::make_unique<Impl>(std::move(options), std::move(handler), log, metrics, notifier)) {}
 
 Server::~Server() {
   impl_->pool.shutdown();  // before the io_context goes: queued tasks post to it

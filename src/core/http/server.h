@@ -3,6 +3,13 @@
 // nothing of routes or modules: it reads a request, hands it to the handler on a worker thread
 // and writes back what the handler returned. Requests on one connection are answered strictly
 // one after another, so pipelined requests get their responses in order.
+//
+// Long-poll: when the handler answers Response::wait(key, deadline), the request is parked on its
+// connection (a timer on the connection's strand, a subscription in the Notifier) and holds no
+// worker. It runs again on a worker when key is notified, every long_poll_recheck, and at the
+// deadline or when a drain starts (then with req.poll.must_answer set). A parked request is in
+// flight: a drain answers it at once rather than waiting for it, and the read timeout does not
+// apply while it waits (no read is pending).
 
 #include <chrono>
 #include <cstddef>
@@ -12,6 +19,7 @@
 #include <string>
 
 #include "core/http/message.h"
+#include "core/http/notifier.h"
 #include "core/log.h"
 #include "core/metrics.h"
 
@@ -29,13 +37,18 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{30000};  // per request, and idle keep-alive time
   std::chrono::milliseconds drain_timeout{10000};
   int retry_after_seconds = 1;
+  // A parked long-poll runs again at least this often, to find changes no notify() announced
+  // (made by another instance).
+  std::chrono::milliseconds long_poll_recheck{2000};
 };
 
 class Server {
  public:
   // handler runs on a worker thread and must not throw (the Dispatcher guarantees that).
+  // notifier wakes parked long-polls and must outlive the server; without one the server uses a
+  // private Notifier nobody else can reach, so parked requests wake only by re-check and deadline.
   Server(ServerOptions options, std::function<Response(Request&)> handler, Logger& log,
-         MetricsRegistry& metrics);
+         MetricsRegistry& metrics, Notifier* notifier = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -39,8 +39,8 @@ http::Response Credentials::issue(http::Request& req) {
                                    storage::Condition::must_not_exist()});
   const bool rotating = device.contains("credential");
   if (rotating) {
-    batch.ops.push_back(storage::Delete{
-        kTable, {keys::credential(device["credential"]["prefix"]), "devcred"}, {}});
+    batch.ops.push_back(
+        storage::Delete{kTable, {keys::credential(device["credential"]["prefix"]), "devcred"}, {}});
   }
   nlohmann::json credential = {{"prefix", prefix}, {"issued_at", now}};
   batch.ops.push_back(storage::Update{kTable,
@@ -55,11 +55,10 @@ http::Response Credentials::issue(http::Request& req) {
   } catch (const storage::ConditionFailed&) {
     throw Error(ErrorKind::conflict, "the pack changed meanwhile; retry");
   }
-  return http::Response::json(
-      201, {{"device_id", id},
-            {"prefix", prefix},
-            {"issued_at", now},
-            {"credential", std::string(kScheme) + prefix + "_" + secret}});
+  return http::Response::json(201, {{"device_id", id},
+                                    {"prefix", prefix},
+                                    {"issued_at", now},
+                                    {"credential", std::string(kScheme) + prefix + "_" + secret}});
 }
 
 http::Response Credentials::revoke(http::Request& req) {
@@ -70,8 +69,8 @@ http::Response Credentials::revoke(http::Request& req) {
   }
   const std::int64_t version = device.at("version").get<std::int64_t>();
   storage::WriteBatch batch;
-  batch.ops.push_back(storage::Delete{
-      kTable, {keys::credential(device["credential"]["prefix"]), "devcred"}, {}});
+  batch.ops.push_back(
+      storage::Delete{kTable, {keys::credential(device["credential"]["prefix"]), "devcred"}, {}});
   batch.ops.push_back(storage::Update{kTable,
                                       {device.at("pk"), keys::kDeviceSk},
                                       {{"version", version + 1}},
@@ -93,8 +92,8 @@ Principal Credentials::authenticate(const http::Request& req) {
   std::string_view token = header->substr(7 + kScheme.size());
   auto sep = token.find('_');
   if (sep == std::string_view::npos || sep == 0) throw invalid_credentials();
-  auto credential = ctx_.store.get(kTable, {keys::credential(std::string(token.substr(0, sep))),
-                                            "devcred"});
+  auto credential =
+      ctx_.store.get(kTable, {keys::credential(std::string(token.substr(0, sep))), "devcred"});
   if (!credential || !secrets_equal(hash_secret(token.substr(sep + 1)),
                                     credential->at("secret_hash").get<std::string>())) {
     throw invalid_credentials();
@@ -102,7 +101,8 @@ Principal Credentials::authenticate(const http::Request& req) {
   const std::string org_id = credential->at("org_id");
   auto org = ctx_.organizations.find_organization(org_id);
   if (!org) throw invalid_credentials();
-  if (org->status == "suspended") throw Error(ErrorKind::forbidden, "this organization is suspended");
+  if (org->status == "suspended")
+    throw Error(ErrorKind::forbidden, "this organization is suspended");
   Principal p;
   p.kind = Principal::Kind::device;
   p.org_id = org_id;

@@ -3,7 +3,8 @@
 // cfd_<prefix>_<secret>". Issuing a new one replaces (revokes) the old at once; the secret is
 // shown once and stored only as a hash. A device principal may post its own telemetry and read
 // and acknowledge its own commands, nothing else (Access::device() on those routes), and is
-// refused like any credential when its organization is suspended or the pack is retired.
+// refused like any credential when its organization is suspended. Retiring a pack deletes its
+// credential.
 
 #include "core/auth.h"
 #include "core/http/router.h"

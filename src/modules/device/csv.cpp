@@ -11,8 +11,8 @@ std::vector<std::vector<std::string>> parse_csv(std::string_view text) {
   std::vector<std::vector<std::string>> records;
   std::vector<std::string> record;
   std::string field;
-  bool quoted = false;       // inside a quoted field
-  bool was_quoted = false;   // the current field was quoted (so it is a value even if empty)
+  bool quoted = false;      // inside a quoted field
+  bool was_quoted = false;  // the current field was quoted (so it is a value even if empty)
   std::size_t line = 1;
   std::size_t quote_line = 0;
 
@@ -46,8 +46,9 @@ std::vector<std::vector<std::string>> parse_csv(std::string_view text) {
     }
     if (c == '"') {
       if (!field.empty() || was_quoted) {
-        throw bad_request(fmt::format("CSV line {}: a quote inside an unquoted field", line),
-                          {{"body", fmt::format("line {}: quote fields that contain quotes", line)}});
+        throw bad_request(
+            fmt::format("CSV line {}: a quote inside an unquoted field", line),
+            {{"body", fmt::format("line {}: quote fields that contain quotes", line)}});
       }
       quoted = true;
       was_quoted = true;

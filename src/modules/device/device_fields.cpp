@@ -11,15 +11,15 @@ namespace cellfleet::device {
 
 namespace {
 
-constexpr std::array<std::string_view, 9> kChemistries = {
-    "LFP", "NMC", "NCA", "LTO", "LMO", "LCO", "NiMH", "lead_acid", "other"};
+constexpr std::array<std::string_view, 9> kChemistries = {"LFP", "NMC",  "NCA",       "LTO",  "LMO",
+                                                          "LCO", "NiMH", "lead_acid", "other"};
 
 // Serials are printed on labels and typed by people and scanners: letters, digits and a few
 // separators, so they are safe in keys, URLs and CSV alike.
 bool valid_serial(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '/' || c == ':';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '/' || c == ':';
   });
 }
 
@@ -40,8 +40,8 @@ nlohmann::json read_device_fields(JsonFields& in, bool creating) {
     return v;
   };
   auto integer = [&](const char* name, std::int64_t min, std::int64_t max, bool required) {
-    auto v = required ? std::optional(in.required_int(name, min, max))
-                      : in.optional_int(name, min, max);
+    auto v =
+        required ? std::optional(in.required_int(name, min, max)) : in.optional_int(name, min, max);
     if (v) out[name] = *v;
   };
 
@@ -50,8 +50,8 @@ nlohmann::json read_device_fields(JsonFields& in, bool creating) {
   }
   text("model", 1, 100, creating);
   if (auto chemistry = text("chemistry", 1, 20, creating);
-      chemistry && std::find(kChemistries.begin(), kChemistries.end(), *chemistry) ==
-                       kChemistries.end()) {
+      chemistry &&
+      std::find(kChemistries.begin(), kChemistries.end(), *chemistry) == kChemistries.end()) {
     in.error("chemistry", "must be one of LFP, NMC, NCA, LTO, LMO, LCO, NiMH, lead_acid, other");
   }
   integer("capacity_wh", 1, 10'000'000, creating);
@@ -84,8 +84,7 @@ nlohmann::json read_device_fields(JsonFields& in, bool creating) {
     for (std::size_t i = 0; i < tags->size() && i < 20; ++i) {
       const auto& tag = (*tags)[i];
       if (!tag.is_string() || !valid_tag(tag.get_ref<const std::string&>())) {
-        in.error("tags/" + std::to_string(i),
-                 "must be 1 to 40 characters of a-z, 0-9 and - _ :");
+        in.error("tags/" + std::to_string(i), "must be 1 to 40 characters of a-z, 0-9 and - _ :");
       } else if (std::find(list.begin(), list.end(), tag) == list.end()) {
         list.push_back(tag);
       }

@@ -4,7 +4,7 @@
 //   registry.cpp     packs: create, read, update, list, bulk import       (Registry)
 //   lifecycle.cpp    the state machine and its transitions              (Registry)
 //   credentials.cpp  device credentials: issue, rotate, revoke, authenticate
-//   telemetry.cpp    ingest, latest state, history                       (Telemetry)
+//   telemetry*.cpp   ingest, latest state, history, buckets              (Telemetry)
 //   alerts.cpp       thresholds, alert episodes, the no-report check     (Alerts)
 //   commands.cpp     lock/unlock queue, device fetch and acknowledgement (Commands)
 //

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/json_input.h"
 #include "core/timestamp.h"
+#include "reading.h"
 #include "registry.h"
 
 namespace cellfleet::device {
@@ -27,8 +28,8 @@ std::string read_cursor(Mode mode, const std::string& cursor) {
   }
   std::string key = cursor.substr(2);
   const bool ok = std::all_of(key.begin(), key.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-           c == '_' || c == '.';
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
+           c == '.';
   });
   if (!ok) throw http::foreign_cursor();
   std::replace(key.begin(), key.end(), '.', '#');
@@ -39,12 +40,12 @@ std::optional<std::int64_t> time_param(const http::Request& req, const char* nam
                                        std::vector<FieldError>& errors) {
   auto text = req.query(name);
   if (!text) return std::nullopt;
-  auto seconds = parse_utc(*text);
-  if (!seconds) {
+  auto ms = parse_utc_ms(*text);
+  if (!ms) {
     errors.push_back({std::string("query.") + name, "must be an RFC 3339 time"});
     return std::nullopt;
   }
-  return *seconds * 1000;
+  return *ms;
 }
 
 bool matches(const storage::Item& device, const DeviceFilter& f) {

@@ -48,13 +48,14 @@ nlohmann::json device_view(const storage::Item& device) {
 
 struct DeviceModule::Impl {
   Impl(storage::Store& store, const Clock& clock, DeviceOptions options, Logger& log,
-       events::Publisher& events, contracts::OrganizationDirectory& organizations)
+       events::Publisher& events, contracts::OrganizationDirectory& organizations,
+       http::Notifier& notifier)
       : ctx(store, clock, options, log, events, organizations),
         registry(ctx),
         credentials(ctx),
         alerts(ctx),
         telemetry(ctx, alerts),
-        commands(ctx) {}
+        commands(ctx, notifier) {}
 
   Context ctx;
   Registry registry;
@@ -87,8 +88,9 @@ struct DeviceModule::Impl {
 
 DeviceModule::DeviceModule(storage::Store& store, const Clock& clock, DeviceOptions options,
                            Logger& log, events::Publisher& events,
-                           contracts::OrganizationDirectory& organizations)
-    : impl_(std::make_unique<Impl>(store, clock, options, log, events, organizations)) {}
+                           contracts::OrganizationDirectory& organizations,
+                           http::Notifier& notifier)
+    : impl_(std::make_unique<Impl>(store, clock, options, log, events, organizations, notifier)) {}
 
 DeviceModule::~DeviceModule() {
   stop();

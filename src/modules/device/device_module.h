@@ -10,6 +10,7 @@
 #include "core/auth.h"
 #include "core/clock.h"
 #include "core/events/publisher.h"
+#include "core/http/notifier.h"
 #include "core/http/router.h"
 #include "core/log.h"
 #include "storage/store.h"
@@ -20,12 +21,18 @@ struct DeviceOptions {
   std::int64_t telemetry_retention_days = 90;  // raw readings expire after this (store TTL)
   // How often the scheduled checks run (the "no report for N hours" alerts).
   std::int64_t check_interval_seconds = 60;
+  // A command not acknowledged this long after it was queued expires.
+  std::int64_t command_expiry_hours = 7 * 24;
+  // A delivered, unacknowledged command is handed to the pack again after this long.
+  std::int64_t command_redelivery_seconds = 60;
 };
 
 class DeviceModule {
  public:
+  // notifier wakes packs' parked command long-polls (the server's; it must outlive the module).
   DeviceModule(storage::Store& store, const Clock& clock, DeviceOptions options, Logger& log,
-               events::Publisher& events, contracts::OrganizationDirectory& organizations);
+               events::Publisher& events, contracts::OrganizationDirectory& organizations,
+               http::Notifier& notifier);
   ~DeviceModule();  // stop()
   DeviceModule(const DeviceModule&) = delete;
   DeviceModule& operator=(const DeviceModule&) = delete;

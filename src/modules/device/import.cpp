@@ -35,7 +35,7 @@ bool is_csv(const http::Request& req) {
 // purchase_cost_amount and purchase_cost_currency, and an empty cell means "not given".
 nlohmann::json csv_rows_to_json(const std::vector<std::vector<std::string>>& table) {
   static const std::set<std::string> kIntegers = {"capacity_wh", "nominal_voltage_mv",
-                                                   "purchase_cost_amount"};
+                                                  "purchase_cost_amount"};
   auto rows = nlohmann::json::array();
   if (table.empty()) return rows;
   const auto& header = table.front();
@@ -85,8 +85,7 @@ nlohmann::json read_rows(const http::Request& req) {
   auto type = req.header("Content-Type");
   if (!type || !http::iequals(type->substr(0, std::min<std::size_t>(type->size(), 16)),
                               "application/json")) {
-    throw bad_request(
-                "send the packs as application/json (an array) or text/csv");
+    throw bad_request("send the packs as application/json (an array) or text/csv");
   }
   auto rows = parse_json_value(req.body);
   if (!rows.is_array()) throw bad_request("the body must be a JSON array of packs");
@@ -100,9 +99,9 @@ http::Response Registry::import(http::Request& req) {
   auto rows = read_rows(req);
   if (rows.empty()) throw bad_request("there are no packs to import");
   if (rows.size() > kMaxImportRows) {
-    throw Error(ErrorKind::payload_too_large,
-                fmt::format("at most {} packs per import; this one has {}", kMaxImportRows,
-                            rows.size()));
+    throw Error(
+        ErrorKind::payload_too_large,
+        fmt::format("at most {} packs per import; this one has {}", kMaxImportRows, rows.size()));
   }
 
   std::vector<FieldError> errors;
@@ -139,7 +138,8 @@ http::Response Registry::import(http::Request& req) {
   std::vector<storage::Item> created;
   created.reserve(packs.size());
   for (auto& fields : packs) {
-    created.push_back(new_device_item(ctx_, caller.org_id, ctx_.ids.next("dev"), std::move(fields)));
+    created.push_back(
+        new_device_item(ctx_, caller.org_id, ctx_.ids.next("dev"), std::move(fields)));
   }
   std::size_t written = 0;
   try {
@@ -187,7 +187,8 @@ http::Response Registry::import(http::Request& req) {
 
   auto list = nlohmann::json::array();
   for (std::size_t i = 0; i < created.size(); ++i) {
-    list.push_back({{"row", i + 1}, {"id", created[i].at("id")}, {"serial", created[i].at("serial")}});
+    list.push_back(
+        {{"row", i + 1}, {"id", created[i].at("id")}, {"serial", created[i].at("serial")}});
   }
   return http::Response::json(201, {{"imported", created.size()}, {"devices", list}});
 }

@@ -45,6 +45,7 @@ bool is_state(std::string_view state) {
 
 http::Response Registry::transition(http::Request& req) {
   const auto& caller = req.caller();
+  auto device = ctx_.device_of(req);  // an unknown pack is a 404 whatever the body
   auto body = parse_json_object(req);
   JsonFields in(body);
   auto to = in.required_string("to", 1, 20);
@@ -61,17 +62,14 @@ http::Response Registry::transition(http::Request& req) {
     in.error("contract_id", "only a transition to deployed binds a contract");
   }
   in.finish();
-
-  auto device = ctx_.device_of(req);
   http::check_if_match(req, device);
   const std::string from = device.at("state");
   const auto& allowed = allowed_next_states(from);
   if (std::find(allowed.begin(), allowed.end(), to) == allowed.end()) {
     Error e(ErrorKind::conflict,
-            allowed.empty()
-                ? fmt::format("a {} pack cannot change state: {} is final", from, from)
-                : fmt::format("a {} pack cannot become {}; it may become: {}", from, to,
-                              join(allowed)),
+            allowed.empty() ? fmt::format("a {} pack cannot change state: {} is final", from, from)
+                            : fmt::format("a {} pack cannot become {}; it may become: {}", from, to,
+                                          join(allowed)),
             {{"to", "allowed: " + (allowed.empty() ? std::string("none") : join(allowed))}});
     throw e;
   }
@@ -84,6 +82,8 @@ http::Response Registry::transition(http::Request& req) {
                         {"version", version + 1},
                         {"gsi2pk", keys::devices_in_state(caller.org_id, to)}};
   std::vector<std::string> remove;
+  const bool drop_credential = to == "retired" && device.contains("credential");
+  if (drop_credential) remove.push_back("credential");
   if (contract_id) {
     set["contract_id"] = *contract_id;
   } else if (device.contains("contract_id")) {
@@ -91,8 +91,16 @@ http::Response Registry::transition(http::Request& req) {
   }
   const std::string id = device.at("id");
   storage::WriteBatch batch;
-  batch.ops.push_back(storage::Update{kTable, {device.at("pk"), keys::kDeviceSk}, set, remove,
+  batch.ops.push_back(storage::Update{kTable,
+                                      {device.at("pk"), keys::kDeviceSk},
+                                      set,
+                                      remove,
                                       storage::Condition::version_is(version)});
+  // A retired pack never speaks again: its credential goes with the transition.
+  if (drop_credential) {
+    batch.ops.push_back(
+        storage::Delete{kTable, {keys::credential(device["credential"]["prefix"]), "devcred"}, {}});
+  }
   nlohmann::json data = {{"from", from}, {"to", to}, {"reason", reason}, {"actor", caller.actor()}};
   if (contract_id) data["contract_id"] = *contract_id;
   if (!contract_id && device.contains("contract_id")) data["contract_id"] = device["contract_id"];

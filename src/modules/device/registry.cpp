@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "commands.h"
 #include "core/error.h"
 #include "core/http/etag.h"
 #include "core/http/paging.h"
@@ -10,6 +11,7 @@
 #include "core/timestamp.h"
 #include "device_fields.h"
 #include "device_list.h"
+#include "telemetry.h"
 
 namespace cellfleet::device {
 
@@ -43,11 +45,10 @@ storage::Item new_device_item(const Context& ctx, const std::string& org_id,
 
 storage::Put serial_claim(const std::string& org_id, const std::string& serial,
                           const std::string& device_id) {
-  return storage::Put{kTable,
-                      {{"pk", keys::serial(org_id, serial)},
-                       {"sk", "serial"},
-                       {"device_id", device_id}},
-                      storage::Condition::must_not_exist()};
+  return storage::Put{
+      kTable,
+      {{"pk", keys::serial(org_id, serial)}, {"sk", "serial"}, {"device_id", device_id}},
+      storage::Condition::must_not_exist()};
 }
 
 Error serial_taken(const std::string& serial) {
@@ -86,18 +87,23 @@ http::Response Registry::create(http::Request& req) {
 
 http::Response Registry::get(http::Request& req) {
   auto device = ctx_.device_of(req);
-  return http::with_etag(http::Response::json(200, device_view(device)), device);
+  auto view = device_view(device);
+  // The pack's newest reading and its reported lock state live in items of their own, so
+  // telemetry and acknowledgements never bump the version an operator's If-Match names.
+  const std::string& org_id = req.caller().org_id;
+  if (auto latest = latest_view(ctx_, org_id, device.at("id"))) view["latest"] = *latest;
+  if (auto lock = lock_view(ctx_, org_id, device.at("id"))) view["lock"] = *lock;
+  return http::with_etag(http::Response::json(200, view), device);
 }
 
 http::Response Registry::update(http::Request& req) {
   const auto& caller = req.caller();
+  auto device = ctx_.device_of(req);  // an unknown pack is a 404 whatever the body
   auto body = parse_json_object(req);
   JsonFields in(body);
   auto fields = read_device_fields(in, false);
   in.finish();
   if (fields.empty()) throw bad_request("the request changes nothing: send at least one field");
-
-  auto device = ctx_.device_of(req);
   http::check_if_match(req, device);
   const std::int64_t version = device.at("version").get<std::int64_t>();
   nlohmann::json set = {{"version", version + 1},
@@ -108,15 +114,16 @@ http::Response Registry::update(http::Request& req) {
     set[name] = value;
     changed.push_back(name);
   }
-  if (changed.empty()) return http::with_etag(http::Response::json(200, device_view(device)), device);
+  if (changed.empty())
+    return http::with_etag(http::Response::json(200, device_view(device)), device);
 
   const std::string id = device.at("id");
   storage::WriteBatch batch;
   const bool new_serial = set.contains("serial");
   if (new_serial) {
     batch.ops.push_back(serial_claim(caller.org_id, set.at("serial"), id));
-    batch.ops.push_back(storage::Delete{
-        kTable, {keys::serial(caller.org_id, device.at("serial")), "serial"}, {}});
+    batch.ops.push_back(
+        storage::Delete{kTable, {keys::serial(caller.org_id, device.at("serial")), "serial"}, {}});
   }
   batch.ops.push_back(storage::Update{kTable,
                                       {device.at("pk"), keys::kDeviceSk},

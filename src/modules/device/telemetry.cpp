@@ -1,7 +1,88 @@
+// Telemetry's routes and the packs' latest state.
 #include "telemetry.h"
+
+#include "core/error.h"
 
 namespace cellfleet::device {
 
-void Telemetry::register_routes(http::Router&) {}
+namespace {
+// Writers of one pack's latest state race only when two requests carry readings of that pack
+// at once; each lost race means the other writer stored something, so a few attempts settle it.
+constexpr int kLatestAttempts = 5;
+
+storage::Key latest_key(const std::string& org_id, const std::string& device_id) {
+  return {keys::device(org_id, device_id), keys::kLatestSk};
+}
+}  // namespace
+
+std::optional<nlohmann::json> latest_view(const Context& ctx, const std::string& org_id,
+                                          const std::string& device_id) {
+  auto latest = ctx.store.get(kTable, latest_key(org_id, device_id));
+  if (!latest) return std::nullopt;
+  return nlohmann::json{
+      {"last_seen", format_utc_ms(latest->at("last_seen_ms").get<std::int64_t>())},
+      {"reading", Reading::from_attributes(latest->at("reading")).to_api()}};
+}
+
+void Telemetry::advance_latest(const std::string& org_id, const storage::Item& device,
+                               const Reading& reading) {
+  const std::string device_id = device.at("id");
+  const nlohmann::json attributes = reading.to_attributes();
+  for (int attempt = 1; attempt <= kLatestAttempts; ++attempt) {
+    auto current = ctx_.store.get(kTable, latest_key(org_id, device_id));
+    std::int64_t version = 0;
+    if (current) {
+      const std::int64_t stored_at = current->at("reading").at("at").get<std::int64_t>();
+      // An older reading never replaces a newer one. One of the same time replaces it only when
+      // its values differ: the history keeps the last values sent for a time (see
+      // docs/decisions.md), and the latest state shows the same.
+      if (stored_at > reading.at_ms) return;
+      if (stored_at == reading.at_ms && current->at("reading") == attributes) return;
+      version = current->at("version").get<std::int64_t>();
+    }
+    storage::Item item = {
+        {"pk", keys::device(org_id, device_id)},
+        {"sk", keys::kLatestSk},
+        {"device_id", device_id},
+        {"org_id", org_id},
+        {"last_seen_ms", reading.at_ms},
+        {"reading", attributes},
+        {"version", version + 1},
+        {"gsi1pk", keys::devices_by_last_seen(org_id)},
+        {"gsi1sk", keys::time_key(reading.at_ms) + "#" + device_id},
+    };
+    storage::WriteBatch batch;
+    batch.ops.push_back(storage::Put{
+        kTable, std::move(item),
+        current ? storage::Condition::version_is(version) : storage::Condition::must_not_exist()});
+    try {
+      ctx_.store.write(batch);
+    } catch (const storage::ConditionFailed&) {
+      continue;  // another request moved it meanwhile: read again and compare with that
+    }
+    // The readings and the latest state are stored; an alert evaluation that fails must not make
+    // the gateway resend (a resend would not advance the state again, so it would not help).
+    try {
+      alerts_.on_latest_reading(org_id, device, reading);
+    } catch (const std::exception& e) {
+      ctx_.log.error("alert evaluation of a reading failed",
+                     {{"org_id", org_id}, {"device_id", device_id}, {"error", e.what()}});
+    }
+    return;
+  }
+  Error busy(ErrorKind::unavailable,
+             "the pack's latest state is being changed by other requests; the readings were "
+             "stored, resend the batch to bring the latest state up to date");
+  busy.with_header("Retry-After", "1");
+  throw busy;
+}
+
+void Telemetry::register_routes(http::Router& r) {
+  r.add("POST", "/v1/telemetry",
+        Access::members({Role::owner, Role::admin, Role::operator_}).and_devices(),
+        [this](http::Request& req) { return ingest(req); });
+  r.add("GET", "/v1/devices/{device_id}/telemetry", Access::any_member(),
+        [this](http::Request& req) { return history(req); });
+}
 
 }  // namespace cellfleet::device

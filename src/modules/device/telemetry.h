@@ -1,11 +1,34 @@
 #pragma once
 // Telemetry: ingest (POST /v1/telemetry), latest state, history.
+//
+//   POST /v1/telemetry                        a batch of up to 1,000 readings, from a pack's own
+//                                             credential or from an operator key (a gateway that
+//                                             aggregates many packs, each row naming its pack)
+//   GET  /v1/devices/{device_id}/telemetry    readings of [from, to) in time order, a page at a
+//                                             time; with ?bucket=15m|1h|1d, min/avg/max per bucket
+//
+// A reading is stored under (pack, time to the millisecond), so a resent reading lands on the
+// key it had and is stored once; the newest reading of each pack is also kept as its latest
+// state, which only a newer reading replaces. Raw readings expire after the retention
+// (DeviceOptions::telemetry_retention_days) by the store's TTL.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "alerts.h"
 #include "core/http/router.h"
 #include "device_impl.h"
+#include "reading.h"
 
 namespace cellfleet::device {
+
+// The pack's latest state for the API, {"last_seen": "<RFC 3339 ms>", "reading": {...}}, or
+// nullopt when it has never reported. For GET /v1/devices/{device_id}.
+std::optional<nlohmann::json> latest_view(const Context& ctx, const std::string& org_id,
+                                          const std::string& device_id);
 
 class Telemetry {
  public:
@@ -13,6 +36,14 @@ class Telemetry {
   void register_routes(http::Router& router);
 
  private:
+  http::Response ingest(http::Request& req);   // telemetry_ingest.cpp
+  http::Response history(http::Request& req);  // telemetry_history.cpp
+
+  // Makes reading the pack's latest state unless the stored one is newer (or the same), and
+  // then tells the alerts. Concurrent requests for one pack are resolved by the item's version.
+  void advance_latest(const std::string& org_id, const storage::Item& device,
+                      const Reading& reading);
+
   Context& ctx_;
   Alerts& alerts_;
 };
