@@ -8,6 +8,8 @@
 #
 # See bench/README.md for what each row means.
 set -euo pipefail
+BENCH_NAME=http.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # ROOT, WORK, traps, helpers: see there
 
 DURATION=15
 case "${1:-}" in
@@ -17,59 +19,12 @@ case "${1:-}" in
   *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
 esac
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$ROOT/build/bench-http"
 RESULTS="$BUILD/http-results.json"
-CONNECTIONS=32
-WARMUP=1  # seconds of unmeasured load before each scenario: first-touch costs are not throughput
 # A test credential for a throw-away data directory, 40 characters (the server wants >= 32).
 PLATFORM_TOKEN="bench-platform-admin-token-0000000000000"
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "http.sh: $*"; exit 1; }
-
-# --- processes we started, stopped on any exit ----------------------------------------------------
-PIDS=()
-WORK=""
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  PIDS=()
-  if [[ -n "$WORK" ]]; then rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-forget() {  # the process has ended: nothing left to stop
-  local p kept=()
-  for p in "${PIDS[@]}"; do [[ "$p" == "$1" ]] || kept+=("$p"); done
-  PIDS=("${kept[@]}")
-}
-stop() {  # SIGTERM (cellfleet drains), then SIGKILL after 10 s
-  kill -TERM "$1" 2>/dev/null || true
-  for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-  forget "$1"
-}
-
-# --- prerequisites ---------------------------------------------------------------------------------
-[[ "$(nproc)" -ge 2 ]] || die "needs 2 CPUs: the server is pinned to CPU 0 and wrk to CPU 1"
-for tool in cmake ninja curl taskset timeout; do
-  command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps.sh installs the build tools)"
-done
-if ! command -v wrk >/dev/null; then
-  log "installing wrk"
-  SUDO=""; [[ "$(id -u)" -eq 0 ]] || SUDO="sudo"
-  $SUDO apt-get install -y wrk >/dev/null 2>&1 ||
-    { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y wrk >/dev/null; }
-fi
+check_prerequisites
 
 log "building Release into build/bench-http"
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCELLFLEET_BUILD_TESTS=OFF >/dev/null
@@ -78,62 +33,12 @@ CELLFLEET="$BUILD/cellfleet"
 BARE_BEAST="$BUILD/bench/cellfleet_bench_bare_beast"
 
 WORK="$(mktemp -d -t cellfleet-bench.XXXXXX)"
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-
-# A port outside Linux's ephemeral range (32768-60999) that nothing answers on right now.
-free_port() {
-  local port
-  for _ in $(seq 100); do
-    port=$((20000 + RANDOM % 12000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
-  done
-  die "found no free loopback port"
-}
-
-# wait_ready PID URL LOGFILE: up to 10 s for URL to answer 200 while PID lives.
-wait_ready() {
-  local pid=$1 url=$2 logfile=$3
-  for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || { tail -n 20 "$logfile" >&2; die "server exited at start-up"; }
-    if curl -fsS --max-time 1 -o /dev/null "$url" 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  tail -n 20 "$logfile" >&2
-  die "$url did not answer within 10 s"
-}
-
-# expect_200 URL [curl args...]: the scenario must succeed before it is measured.
-expect_200() {
-  local url=$1 code
-  shift
-  code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "$@" "$url") || code=000
-  [[ "$code" == 200 ]] || die "GET $url answered $code, not 200: nothing to measure"
-}
+LOAD_BEFORE=$(load_average)
 
 # --- measuring -----------------------------------------------------------------------------------
 # One row per scenario: name|path|req/s|p50|p90|p99|max|non-2xx|socket errors|server CPU seconds
-# (latencies in µs). Other processes share these CPUs, so beside req/s each row records the CPU
-# time the server itself spent: requests per CPU-second is what contention disturbs least.
+# (latencies in µs).
 ROWS=()
-TICKS_PER_SECOND=$(getconf CLK_TCK)
-
-cpu_ticks() {  # user + system time of process $1 so far, all threads (fields 14, 15 of stat)
-  sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
-}
-
-# run_wrk SECONDS OUTFILE URL [wrk args...]: one bounded wrk run on CPU 1, in the background so
-# that an interrupt reaches the trap at once.
-run_wrk() {
-  local seconds=$1 out=$2 url=$3 pid
-  shift 3
-  timeout -k 5 $((seconds + 30)) taskset -c 1 \
-    wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" --latency -s "$ROOT/bench/wrk_report.lua" "$@" "$url" \
-    >"$out" 2>&1 &
-  pid=$!
-  PIDS+=("$pid")
-  wait "$pid" || { cat "$out" >&2; die "wrk failed against $url"; }
-  forget "$pid"
-}
 
 # measure SERVER_PID NAME URL [wrk args...]: warm up, measure, append a row.
 measure() {
@@ -141,9 +46,9 @@ measure() {
   shift 3
   out="$BUILD/wrk-${name//[^A-Za-z0-9]/_}.txt"
   log "  $name: $url (${DURATION} s)"
-  run_wrk "$WARMUP" /dev/null "$url" "$@"
+  run_wrk "$WARMUP" /dev/null "$ROOT/bench/wrk_report.lua" "$url" "$@"
   before=$(cpu_ticks "$server")
-  run_wrk "$DURATION" "$out" "$url" "$@"
+  run_wrk "$DURATION" "$out" "$ROOT/bench/wrk_report.lua" "$url" "$@"
   after=$(cpu_ticks "$server")
   line=$(grep '^BENCH ' "$out") || die "no summary in $out"
   ROWS+=("$(awk -v name="$name" -v path="${url#http://127.0.0.1:*/}" \
@@ -203,7 +108,7 @@ done
 measure_ceiling "ceiling again"
 
 # --- report --------------------------------------------------------------------------------------
-LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_AFTER=$(load_average)
 field() { cut -d'|' -f"$2" <<<"$1"; }
 row_of() { local r; for r in "${ROWS[@]}"; do if [[ "${r%%|*}" == "$1" ]]; then echo "$r"; fi; done; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }

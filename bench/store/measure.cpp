@@ -5,6 +5,7 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 namespace cellfleet::bench {
 namespace {
@@ -87,12 +88,16 @@ Measurement measure(std::string backend, std::string operation, std::size_t item
     if (busy > 0) m.ops_per_second += static_cast<double>(ops) / busy;
     all.insert(all.end(), result.latencies_ns.begin(), result.latencies_ns.end());
   }
-  std::sort(all.begin(), all.end());
-  m.p50_us = percentile_us(all, 0.50);
-  m.p90_us = percentile_us(all, 0.90);
-  m.p99_us = percentile_us(all, 0.99);
-  m.max_us = all.empty() ? 0 : static_cast<double>(all.back()) / 1000.0;
+  set_latencies(m, std::move(all));
   return m;
+}
+
+void set_latencies(Measurement& m, std::vector<std::int64_t> latencies_ns) {
+  std::sort(latencies_ns.begin(), latencies_ns.end());
+  m.p50_us = percentile_us(latencies_ns, 0.50);
+  m.p90_us = percentile_us(latencies_ns, 0.90);
+  m.p99_us = percentile_us(latencies_ns, 0.99);
+  m.max_us = latencies_ns.empty() ? 0 : static_cast<double>(latencies_ns.back()) / 1000.0;
 }
 
 }  // namespace cellfleet::bench

@@ -40,6 +40,10 @@ struct Measurement {
   double p50_us = 0, p90_us = 0, p99_us = 0, max_us = 0;
 };
 
+// Sets m's p50/p90/p99/max (nearest-rank percentiles, in microseconds) from latencies in
+// nanoseconds, for figures timed by other means than measure().
+void set_latencies(Measurement& m, std::vector<std::int64_t> latencies_ns);
+
 // Calls next(rng)() on options.threads threads for options.warmup, then again, measured, until
 // options.duration has passed; a call under way at the deadline is finished and counted.
 Measurement measure(std::string backend, std::string operation, std::size_t items_per_op,

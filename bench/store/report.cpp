@@ -18,10 +18,8 @@ const Measurement* find_row(const Report& report, const std::string& backend,
 
 void print_report(const Report& report) {
   fmt::print("\n{}\n", report.title);
-  fmt::print(
-      "Rates count time inside the Store calls (building items is not timed), summed over "
-      "threads.\nLatencies in microseconds, per call (a call of put_many stores 1,000 "
-      "items).\n\n");
+  if (!report.legend.empty()) fmt::print("{}\n", report.legend);
+  fmt::print("\n");
   constexpr const char* kRow = "{:<26} {:<26} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9} {:>7}\n";
   fmt::print(kRow, "backend", "operation", "ops/s", "items/s", "p50 us", "p90 us", "p99 us",
              "max us", "errors");

@@ -21,7 +21,8 @@ struct Ratio {
 };
 
 struct Report {
-  std::string title;  // first line: what ran, when, for how long
+  std::string title;   // first line: what ran, when, for how long
+  std::string legend;  // printed under the title: how to read the rows
   std::vector<Measurement> rows;
   std::vector<Ratio> ratios;
   std::vector<std::string> notes;  // printed after the ratios

@@ -10,25 +10,21 @@
 // (loopback only), in tables with a prefix of their own, created by migrate_dynamodb and deleted
 // at the end. bench/store/README.md explains the rows.
 #include <fmt/format.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 
 #include "dynamodb_ceiling.h"
+#include "environment.h"
 #include "raw_sqlite.h"
 #include "report.h"
-#include "storage/dynamodb/dynamodb_client.h"
 #include "storage/dynamodb/dynamodb_store.h"
-#include "storage/dynamodb/http_client.h"
-#include "storage/schema.h"
 #include "storage/sqlite/sqlite_store.h"
 #include "store_workloads.h"
 
@@ -88,43 +84,6 @@ Arguments parse_arguments(int argc, char** argv) {
   return args;
 }
 
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &tm);
-  return text;
-}
-
-// The first three fields of /proc/loadavg: on a shared machine, the figures mean little without it.
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  if (!(in >> one >> five >> fifteen)) return "unknown";
-  return one + " " + five + " " + fifteen;
-}
-
-// A new directory under the system's temporary directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "cellfleet-bench-store-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 void add_put_many_ratio(Report& report, const std::string& backend) {
   const auto* put_many = find_row(report, backend, kPutManyOperation);
   const auto* raw = find_row(report, backend, kRawOperation);
@@ -135,7 +94,7 @@ void add_put_many_ratio(Report& report, const std::string& backend) {
 }
 
 void run_sqlite(const Arguments& args, const RunOptions& options, Report& report) {
-  TempDir dir;
+  TempDir dir("cellfleet-bench-store-");
   report.notes.push_back(fmt::format(
       "SQLite files were in {} (removed); its disk sets the synchronous=full write rates. The raw\n"
       "table starts empty, the store's holds the rows of the phases before put_many.",
@@ -158,23 +117,6 @@ void run_sqlite(const Arguments& args, const RunOptions& options, Report& report
     add(measure_raw_sqlite_insert(backend, (run_dir / "raw.db").string(), synchronous, options));
     add_put_many_ratio(report, backend);
     fs::remove_all(run_dir);
-  }
-}
-
-bool is_loopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
-}
-
-// Drops the benchmark's tables so a long-lived DynamoDB Local does not keep their items.
-void delete_tables(const storage::DynamoDbOptions& options) {
-  storage::dynamodb::DynamoDbClient client(options.client);
-  for (const auto& table : storage::logical_schema()) {
-    try {
-      client.call("DeleteTable", {{"TableName", options.table_prefix + table.name}});
-    } catch (const std::exception& error) {
-      fmt::print(stderr, "could not delete table {}{}: {}\n", options.table_prefix, table.name,
-                 error.what());
-    }
   }
 }
 
@@ -202,18 +144,8 @@ void add_dynamodb_ratios(Report& report, const std::string& backend) {
 }
 
 void run_dynamodb(const Arguments& args, const RunOptions& options, Report& report) {
-  const auto endpoint = storage::dynamodb::parse_endpoint(args.endpoint);
-  if (!is_loopback(endpoint.host)) {
-    throw std::invalid_argument("the benchmark only talks to a loopback DynamoDB (Local), not " +
-                                args.endpoint);
-  }
-  storage::DynamoDbOptions dynamo;
-  dynamo.client.endpoint = args.endpoint;
-  dynamo.client.region = "us-east-1";
-  // DynamoDB Local checks the signature's shape, not the keys; it does insist on an access key id
-  // of letters and digits only.
-  dynamo.client.credentials = {"cellfleetbench", "cellfleetbench", ""};
-  dynamo.table_prefix = fmt::format("bench-{}-{}-", getpid(), std::time(nullptr));
+  const storage::DynamoDbOptions dynamo = local_dynamodb_options(
+      args.endpoint, fmt::format("bench-{}-{}-", getpid(), std::time(nullptr)));
   fmt::print(stderr, "dynamodb: creating tables {}*\n", dynamo.table_prefix);
   storage::migrate_dynamodb(dynamo);
   const std::string backend = "dynamodb-local";
@@ -256,6 +188,9 @@ int main(int argc, char** argv) {
       "thread(s), {} cores, load average {}",
       args.backend, utc_now(), args.seconds, options.warmup.count(), args.threads,
       std::thread::hardware_concurrency(), load_average());
+  report.legend =
+      "Rates count time inside the Store calls (building items is not timed), summed over "
+      "threads.\nLatencies in microseconds, per call (a call of put_many stores 1,000 items).";
   try {
     if (args.backend == "sqlite") {
       run_sqlite(args, options, report);

@@ -1,0 +1,130 @@
+# What the wrk benchmarks' scripts share (bench/http.sh, bench/telemetry/run.sh): stopping every
+# process they started however they end, free loopback ports, waiting for a server, one bounded
+# wrk run pinned to CPU 1, and the server's CPU time and peak memory. Sourced, not run:
+#
+#   BENCH_NAME=http.sh; source "$ROOT/bench/lib.sh"
+#
+# It sets `set -euo pipefail`, the EXIT/INT/TERM traps, ROOT (the repository) and WORK (empty until
+# the script makes a scratch directory; removed on exit).
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CONNECTIONS=${CONNECTIONS:-32}
+WARMUP=${WARMUP:-1}  # seconds of unmeasured load before each scenario: first-touch costs are not throughput
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "${BENCH_NAME:-bench}: $*"; exit 1; }
+
+# --- processes we started, stopped on any exit ----------------------------------------------------
+PIDS=()
+WORK=""
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  PIDS=()
+  if [[ -n "$WORK" ]]; then rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+forget() {  # the process has ended: nothing left to stop
+  local p kept=()
+  for p in "${PIDS[@]}"; do [[ "$p" == "$1" ]] || kept+=("$p"); done
+  PIDS=(${kept[@]+"${kept[@]}"})
+}
+stop() {  # SIGTERM (cellfleet drains), then SIGKILL after 10 s
+  kill -TERM "$1" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+  forget "$1"
+}
+
+# --- prerequisites ---------------------------------------------------------------------------------
+# Two CPUs (server on 0, wrk on 1), the build tools, curl, and wrk (installed with apt-get when
+# missing).
+check_prerequisites() {
+  local tool SUDO=""
+  [[ "$(nproc)" -ge 2 ]] || die "needs 2 CPUs: the server is pinned to CPU 0 and wrk to CPU 1"
+  for tool in cmake ninja curl taskset timeout; do
+    command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps.sh installs the build tools)"
+  done
+  if ! command -v wrk >/dev/null; then
+    log "installing wrk"
+    [[ "$(id -u)" -eq 0 ]] || SUDO="sudo"
+    $SUDO apt-get install -y wrk >/dev/null 2>&1 ||
+      { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y wrk >/dev/null; }
+  fi
+}
+
+# A port outside Linux's ephemeral range (32768-60999) that nothing answers on right now.
+free_port() {
+  local port
+  for _ in $(seq 100); do
+    port=$((20000 + RANDOM % 12000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
+  done
+  die "found no free loopback port"
+}
+
+# wait_ready PID URL LOGFILE: up to 10 s for URL to answer 200 while PID lives.
+wait_ready() {
+  local pid=$1 url=$2 logfile=$3
+  for _ in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || { tail -n 20 "$logfile" >&2; die "server exited at start-up"; }
+    if curl -fsS --max-time 1 -o /dev/null "$url" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  tail -n 20 "$logfile" >&2
+  die "$url did not answer within 10 s"
+}
+
+# expect_200 URL [curl args...]: the scenario must succeed before it is measured.
+expect_200() {
+  local url=$1 code
+  shift
+  code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "$@" "$url") || code=000
+  [[ "$code" == 200 ]] || die "GET $url answered $code, not 200: nothing to measure"
+}
+
+# --- measuring -----------------------------------------------------------------------------------
+# Other processes share these CPUs, so beside throughput the scripts record the CPU time the server
+# itself spent: requests per CPU-second is what contention disturbs least.
+TICKS_PER_SECOND=$(getconf CLK_TCK)
+
+cpu_ticks() {  # user + system time of process $1 so far, all threads (fields 14, 15 of stat)
+  sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+peak_rss_kb() {  # the largest resident set process $1 has had so far (VmHWM), in KiB
+  awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
+}
+
+load_average() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# run_wrk SECONDS OUTFILE SCRIPT URL [wrk args...] [-- script args...]: one bounded wrk run on
+# CPU 1 (-t1 -c$CONNECTIONS --latency), in the background so that an interrupt reaches the trap at
+# once. SCRIPT must print bench/wrk_report.lua's BENCH line (or be that file).
+run_wrk() {
+  local seconds=$1 out=$2 script=$3 url=$4 pid
+  shift 4
+  timeout -k 5 $((seconds + 30)) taskset -c 1 \
+    wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" --latency -s "$script" "$url" "$@" \
+    >"$out" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  wait "$pid" || { cat "$out" >&2; die "wrk failed against $url"; }
+  forget "$pid"
+}
+
+# bench_value FILE KEY: KEY's value on the "BENCH ..." (or "BENCH_STATUS ...") lines of FILE.
+bench_value() {
+  grep '^BENCH' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+}
