@@ -157,7 +157,7 @@ TEST_CASE("a deployed pack that stops reporting gets one no-report alert, ended 
   f.report(chatty, now - 1min, {{"soc", 50.0}, {"soh", 10.0}});  // low SoH is switched off
 
   json open;
-  for (int i = 0; i < 100 && open.empty(); ++i) {
+  for (int i = 0; i < 300 && open.empty(); ++i) {  // up to 30 s: a slow (ASan) build
     std::this_thread::sleep_for(100ms);
     open = f.alerts("status=open");
   }
