@@ -227,24 +227,25 @@ Measurement measure_lag(const std::string& backend, events::Dispatcher& dispatch
   return m;
 }
 
-// Each figure against both ceiling runs, the one before and the one after: when the backend's
-// speed moved during the run (a shared VM's disk does), the truth is within that range.
 // Untimed, before anything is measured: the ceiling's writes for duration, then a few hundred
-// events published and delivered. A DynamoDB Local just started is still compiling its hot paths
-// (its first seconds run at a third of its later speed); SQLite's caches fill.
+// events published and delivered (given as long again at most). A DynamoDB Local just started is
+// still compiling its hot paths (its first seconds run at a third of its later speed); SQLite's
+// caches fill.
 void warm_up(storage::Store& store, events::Publisher& publisher, events::Dispatcher& dispatcher,
              std::chrono::duration<double> duration) {
   constexpr std::int64_t kFirst = 1'000'000'000;  // apart from the measured events' numbers
   constexpr std::int64_t kEvents = 300;
   measure_ceiling("warm-up", "warm-up", store, duration, std::chrono::duration<double>(0));
   const auto deadline =
-      SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(duration * 4);
+      SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(duration);
   for (std::int64_t k = 0; k < kEvents && SteadyClock::now() < deadline; ++k) {
     publish_one(publisher, kFirst + k);
   }
   while (outbox_size(store) > 0 && SteadyClock::now() < deadline) dispatcher.run_once();
 }
 
+// Each figure against both ceiling runs, the one before and the one after: when the backend's
+// speed moved during the run (a shared VM's disk does), the truth is within that range.
 void add_ratios(Report& report, const std::string& backend) {
   const auto* first = find_row(report, backend, kCeilingOperation);
   const auto* again = find_row(report, backend, kCeilingAgainOperation);
@@ -289,7 +290,7 @@ void run_dispatch_workloads(const std::string& backend, storage::Store& store,
 
   const auto ceiling_time = options.seconds / 4;
   fmt::print(stderr, "{}: warming up\n", backend);
-  warm_up(store, offline, dispatcher, ceiling_time);
+  warm_up(store, offline, dispatcher, options.warmup);
   watched.clear();
 
   fmt::print(stderr, "{}: {} for {:g} s\n", backend, kCeilingOperation, ceiling_time.count());

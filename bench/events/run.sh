@@ -3,9 +3,9 @@
 # against DynamoDB Local (installed by scripts/install-test-tools.sh, started here when it is not
 # running already). Prints one table per backend; JSON copies go to build/bench-events/.
 #   bench/events/run.sh            10 s of lag at 50 events/s, 2,000 (SQLite) / 1,500 events drained:
-#                                  under a minute per backend
+#                                  about 40 s per backend
 #   bench/events/run.sh --quick    4 s of lag, 1,000 events drained
-# Any other options go to both runs, e.g. --rate 50.
+# Any other options go to both runs, e.g. --rate 20.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -25,7 +25,8 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCELLFLEET_BUILD_TES
 cmake --build "$build" --target cellfleet_bench_events -j2
 bench="$build/bench/events/cellfleet_bench_events"
 
-# Each run is bounded by its options (30-60 s with the defaults); timeout is the backstop.
+# Each run bounds itself (publishing, draining and waiting get 2 x --seconds at most); timeout
+# is the backstop.
 timeout 300 "$bench" --backend sqlite --json "$build/events-sqlite.json" ${options[@]+"${options[@]}"}
 
 scripts/install-test-tools.sh

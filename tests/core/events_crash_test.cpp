@@ -23,8 +23,6 @@
 #include "core/events/outbox.h"
 #include "events_crash.h"
 #include "events_support.h"
-#include "storage/dynamodb/dynamodb_client.h"
-#include "storage/schema.h"
 #include "support/child_process.h"
 #include "support/server_process.h"
 
@@ -105,28 +103,6 @@ StoreSpec dynamodb_spec(const std::string& endpoint) {
   storage::migrate_dynamodb(spec.dynamodb_options());
   return spec;
 }
-
-// Drops a section's DynamoDB tables when it ends, however it ends: DynamoDB Local keeps every
-// table in memory while it runs, and the test runs of a whole team may share one.
-class TablesDroppedAtEnd {
- public:
-  explicit TablesDroppedAtEnd(storage::DynamoDbOptions options) : options_(std::move(options)) {}
-  ~TablesDroppedAtEnd() {
-    try {
-      storage::dynamodb::DynamoDbClient client(options_.client);
-      for (const auto& table : storage::logical_schema()) {
-        client.call("DeleteTable", {{"TableName", options_.table_prefix + table.name}});
-      }
-    } catch (const std::exception&) {
-      // Left behind in an emulator that forgets everything when it stops: not worth a failure.
-    }
-  }
-  TablesDroppedAtEnd(const TablesDroppedAtEnd&) = delete;
-  TablesDroppedAtEnd& operator=(const TablesDroppedAtEnd&) = delete;
-
- private:
-  storage::DynamoDbOptions options_;
-};
 
 // Runs the publisher until it has reported kCommitsBeforeKill commits, SIGKILLs it while it is
 // still committing, and returns every n it reported (each one a batch whose write() returned).
