@@ -15,6 +15,13 @@ namespace cellfleet::http {
 
 using Handler = std::function<Response(Request&)>;
 
+// The handler that calls object->method(req): for classes whose member functions are routes.
+// object must outlive the router.
+template <class T>
+Handler member_handler(T* object, Response (T::*method)(Request&)) {
+  return [object, method](Request& req) { return (object->*method)(req); };
+}
+
 struct Route {
   std::string method;
   std::string path;  // the template

@@ -306,9 +306,7 @@ http::Response Alerts::acknowledge(http::Request& req) {
 }
 
 void Alerts::register_routes(http::Router& r) {
-  auto bind = [this](http::Response (Alerts::*method)(http::Request&)) {
-    return [this, method](http::Request& req) { return (this->*method)(req); };
-  };
+  auto bind = [this](auto method) { return http::member_handler(this, method); };
   r.add("GET", "/v1/alert-settings", Access::any_member(), bind(&Alerts::get_settings));
   r.add("PUT", "/v1/alert-settings", Access::members({Role::owner, Role::admin}),
         bind(&Alerts::put_settings));

@@ -166,9 +166,7 @@ http::Response Commands::ack(http::Request& req) {
 }
 
 void Commands::register_routes(http::Router& r) {
-  auto bind = [this](http::Response (Commands::*method)(http::Request&)) {
-    return [this, method](http::Request& req) { return (this->*method)(req); };
-  };
+  auto bind = [this](auto method) { return http::member_handler(this, method); };
   const Access operators = Access::members({Role::owner, Role::admin, Role::operator_});
   r.add("POST", "/v1/devices/{device_id}/commands", operators, bind(&Commands::queue));
   r.add("GET", "/v1/devices/{device_id}/commands", Access::any_member(), bind(&Commands::list));

@@ -152,9 +152,7 @@ http::Response Registry::list(http::Request& req) {
 }
 
 void Registry::register_routes(http::Router& r) {
-  auto bind = [this](http::Response (Registry::*method)(http::Request&)) {
-    return [this, method](http::Request& req) { return (this->*method)(req); };
-  };
+  auto bind = [this](auto method) { return http::member_handler(this, method); };
   const Access operators = Access::members({Role::owner, Role::admin, Role::operator_});
   const Access members = Access::any_member();
   r.add("POST", "/v1/devices", operators, bind(&Registry::create));

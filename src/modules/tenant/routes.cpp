@@ -5,10 +5,8 @@
 namespace cellfleet::tenant {
 
 void TenantModule::Impl::register_routes(http::Router& r) {
+  auto bind = [this](auto method) { return http::member_handler(this, method); };
   using http::Request;
-  auto bind = [this](http::Response (Impl::*method)(Request&)) {
-    return [this, method](Request& req) { return (this->*method)(req); };
-  };
   const Access platform = Access::platform_admin();
   const Access managers = Access::members({Role::owner, Role::admin});
   const Access members = Access::any_member();
