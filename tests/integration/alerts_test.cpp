@@ -25,16 +25,7 @@ struct Fleet {
   std::string key;
 
   std::string pack(const std::string& serial, bool deployed = false) {
-    auto res = api.call("POST", "/v1/devices", key,
-                        json{{"serial", serial},
-                             {"model", "E-48"},
-                             {"chemistry", "LFP"},
-                             {"capacity_wh", 2000},
-                             {"nominal_voltage_mv", 48000},
-                             {"state", "in_stock"}}
-                            .dump());
-    REQUIRE(res.status == 201);
-    std::string id = res.json()["id"];
+    std::string id = create_pack(api, key, pack_fields(serial, {{"state", "in_stock"}}));
     if (deployed) {
       REQUIRE(api.call("POST", "/v1/devices/" + id + "/transitions", key,
                        json{{"to", "deployed"},

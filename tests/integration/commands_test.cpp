@@ -23,22 +23,12 @@ struct Pack {
 
 // A pack in stock, with a device credential.
 Pack make_pack(const Api& api, const std::string& key, const std::string& serial) {
-  auto created = api.call("POST", "/v1/devices", key,
-                          json{{"serial", serial},
-                               {"model", "CF-48V-30Ah"},
-                               {"chemistry", "LFP"},
-                               {"capacity_wh", 1440},
-                               {"nominal_voltage_mv", 48000}}
-                              .dump());
-  INFO(created.body);
-  REQUIRE(created.status == 201);
-  const std::string id = created.json().at("id");
+  const std::string id =
+      create_pack(api, key, pack_fields(serial, {{"model", "CF-48V-30Ah"}, {"capacity_wh", 1440}}));
   auto stocked = api.call("POST", "/v1/devices/" + id + "/transitions", key,
                           json{{"to", "in_stock"}, {"reason", "received at depot"}}.dump());
   REQUIRE(stocked.status == 200);
-  auto credential = api.call("POST", "/v1/devices/" + id + "/credential", key);
-  REQUIRE(credential.status == 201);
-  return {id, credential.json().at("credential")};
+  return {id, issue_credential(api, key, id)};
 }
 
 int next_key = 0;

@@ -10,23 +10,6 @@ using nlohmann::json;
 
 namespace {
 
-json pack(const std::string& serial, json extra = json::object()) {
-  json body = {{"serial", serial},
-               {"model", "E-48"},
-               {"chemistry", "LFP"},
-               {"capacity_wh", 2000},
-               {"nominal_voltage_mv", 48000}};
-  body.update(extra);
-  return body;
-}
-
-std::string create(const Api& api, const std::string& key, const json& body) {
-  auto res = api.call("POST", "/v1/devices", key, body.dump());
-  INFO(res.body);
-  REQUIRE(res.status == 201);
-  return res.json()["id"];
-}
-
 HttpResponse move(const Api& api, const std::string& key, const std::string& id,
                   const std::string& to, json extra = json::object()) {
   json body = {{"to", to}, {"reason", "test moves it to " + to}};
@@ -71,14 +54,14 @@ TEST_CASE("a pack is registered, read, updated with If-Match and its serial stay
   auto org = create_test_org(api, "packs");
   const auto& key = org.role_keys.at("operator");
 
-  auto created =
-      api.call("POST", "/v1/devices", key,
-               pack("SN-0001", {{"firmware_version", "1.4.2"},
-                                {"manufactured_on", "2025-03-01"},
-                                {"purchase_cost", {{"amount", 4500000}, {"currency", "KES"}}},
-                                {"depot", "Westlands"},
-                                {"tags", {"nairobi", "e-moto"}}})
-                   .dump());
+  auto created = api.call(
+      "POST", "/v1/devices", key,
+      pack_fields("SN-0001", {{"firmware_version", "1.4.2"},
+                              {"manufactured_on", "2025-03-01"},
+                              {"purchase_cost", {{"amount", 4500000}, {"currency", "KES"}}},
+                              {"depot", "Westlands"},
+                              {"tags", {"nairobi", "e-moto"}}})
+          .dump());
   REQUIRE(created.status == 201);
   auto device = created.json();
   const std::string id = device["id"];
@@ -94,7 +77,7 @@ TEST_CASE("a pack is registered, read, updated with If-Match and its serial stay
   CHECK(read.json()["tags"] == json{"nairobi", "e-moto"});
 
   // Same serial again: 409, and nothing new appears.
-  auto dup = api.call("POST", "/v1/devices", key, pack("SN-0001").dump());
+  auto dup = api.call("POST", "/v1/devices", key, pack_fields("SN-0001").dump());
   CHECK(dup.status == 409);
   CHECK(dup.header("content-type") == "application/problem+json");
 
@@ -108,8 +91,8 @@ TEST_CASE("a pack is registered, read, updated with If-Match and its serial stay
   CHECK(patched.json()["depot"] == "Kilimani");
   CHECK(patched.json()["version"] == 2);
   // The old serial is free again, the new one taken.
-  CHECK(api.call("POST", "/v1/devices", key, pack("SN-0001").dump()).status == 201);
-  CHECK(api.call("POST", "/v1/devices", key, pack("SN-0001-B").dump()).status == 409);
+  CHECK(api.call("POST", "/v1/devices", key, pack_fields("SN-0001").dump()).status == 201);
+  CHECK(api.call("POST", "/v1/devices", key, pack_fields("SN-0001-B").dump()).status == 409);
   // The state is not an editable field; neither are unknown ones.
   auto bad = api.call("PATCH", "/v1/devices/" + id, key, json{{"state", "retired"}}.dump());
   CHECK(bad.status == 400);
@@ -133,8 +116,8 @@ TEST_CASE("a pack is registered, read, updated with If-Match and its serial stay
                                         "nominal_voltage_mv", "manufactured_on", "tags/0"});
 
   // Viewers and finance read but do not write.
-  CHECK(api.call("POST", "/v1/devices", org.role_keys.at("viewer"), pack("SN-9").dump()).status ==
-        403);
+  CHECK(api.call("POST", "/v1/devices", org.role_keys.at("viewer"), pack_fields("SN-9").dump())
+            .status == 403);
   CHECK(api.call("GET", "/v1/devices/dev_01JD3K6W7M8N9P0Q1R2S3T4V5W", key).status == 404);
   CHECK(api.call("GET", "/v1/devices/not-an-id", key).status == 404);
 }
@@ -155,7 +138,7 @@ TEST_CASE("every legal transition works and every illegal one is a 409 naming th
   for (const auto& from : states) {
     for (const auto& to : states) {
       INFO(from << " -> " << to);
-      auto id = create(api, key, pack("LC-" + std::to_string(++serial)));
+      auto id = create_pack(api, key, pack_fields("LC-" + std::to_string(++serial)));
       for (const auto& step : kPathTo.at(from)) REQUIRE(move(api, key, id, step).status == 200);
       auto res = move(api, key, id, to);
       if (kAllowed.at(from).contains(to)) {
@@ -181,7 +164,7 @@ TEST_CASE("every legal transition works and every illegal one is a 409 naming th
   CHECK(illegal == 25);
 
   // Deploying names a contract; other transitions may not.
-  auto id = create(api, key, pack("LC-X", {{"state", "in_stock"}}));
+  auto id = create_pack(api, key, pack_fields("LC-X", {{"state", "in_stock"}}));
   auto unnamed = api.call("POST", "/v1/devices/" + id + "/transitions", key,
                           json{{"to", "deployed"}, {"reason", "x"}}.dump());
   CHECK(unnamed.status == 400);
@@ -218,7 +201,7 @@ TEST_CASE("lists filter by state, model, tag and depot and page without gaps or 
                   {"depot", i % 3 ? "Westlands" : "Kilimani"},
                   {"tags", i % 4 ? json{"fleet-a"} : json{"fleet-a", "vip"}}};
     if (i % 5 == 0) extra["state"] = "in_stock";
-    auto id = create(api, key, pack("L-" + std::to_string(i), extra));
+    auto id = create_pack(api, key, pack_fields("L-" + std::to_string(i), extra));
     all.push_back(id);
     if (i % 5 == 0) stocked.insert(id);
     if (i % 4 == 0 && i % 3 != 0) tagged_in_westlands.insert(id);
@@ -277,10 +260,10 @@ TEST_CASE("a bulk import is all or nothing and reports every bad row", "[integra
   Api api{server.port()};
   auto org = create_test_org(api, "imports");
   const auto& key = org.role_keys.at("admin");
-  create(api, key, pack("TAKEN-1"));
+  create_pack(api, key, pack_fields("TAKEN-1"));
 
   json rows = json::array();
-  for (int i = 0; i < 120; ++i) rows.push_back(pack("IMP-" + std::to_string(i)));
+  for (int i = 0; i < 120; ++i) rows.push_back(pack_fields("IMP-" + std::to_string(i)));
   rows[3]["capacity_wh"] = "lots";
   rows[50]["serial"] = "TAKEN-1";
   rows[70]["serial"] = "IMP-1";
@@ -298,7 +281,7 @@ TEST_CASE("a bulk import is all or nothing and reports every bad row", "[integra
   rows[3]["capacity_wh"] = 1000;
   rows[50]["serial"] = "IMP-50";
   rows[70]["serial"] = "IMP-70";
-  rows[99] = pack("IMP-99", {{"state", "in_stock"}});
+  rows[99] = pack_fields("IMP-99", {{"state", "in_stock"}});
   auto good = api.call("POST", "/v1/devices:import", key, rows.dump());
   INFO(good.body);
   REQUIRE(good.status == 201);
@@ -343,7 +326,7 @@ TEST_CASE("a bulk import is all or nothing and reports every bad row", "[integra
   CHECK(bad_csv.status == 400);
 
   json too_many = json::array();
-  for (int i = 0; i < 5001; ++i) too_many.push_back(pack("MANY-" + std::to_string(i)));
+  for (int i = 0; i < 5001; ++i) too_many.push_back(pack_fields("MANY-" + std::to_string(i)));
   CHECK(api.call("POST", "/v1/devices:import", key, too_many.dump()).status == 413);
   CHECK(api.call("POST", "/v1/devices:import", key, "[]").status == 400);
   CHECK(api.call("POST", "/v1/devices:import", key, "{}").status == 400);
@@ -357,7 +340,7 @@ TEST_CASE("a device credential speaks for its pack only, and rotating it revokes
   Api api{server.port()};
   auto org = create_test_org(api, "creds");
   const auto& key = org.role_keys.at("operator");
-  auto id = create(api, key, pack("CR-1"));
+  auto id = create_pack(api, key, pack_fields("CR-1"));
 
   auto issued = api.call("POST", "/v1/devices/" + id + "/credential", key);
   REQUIRE(issued.status == 201);
@@ -388,17 +371,14 @@ TEST_CASE("a device credential speaks for its pack only, and rotating it revokes
   CHECK(api.call("POST", "/v1/devices/" + id + "/credential", key).status == 409);
 
   // Revoking by DELETE.
-  auto other = create(api, key, pack("CR-2"));
-  auto third = api.call("POST", "/v1/devices/" + other + "/credential", key).json();
+  auto other = create_pack(api, key, pack_fields("CR-2"));
+  auto third = issue_credential(api, key, other);
   CHECK(api.call("DELETE", "/v1/devices/" + other + "/credential", key).status == 204);
-  CHECK(api.call("GET", "/v1/devices", third["credential"].get<std::string>()).status == 401);
+  CHECK(api.call("GET", "/v1/devices", third).status == 401);
   CHECK(api.call("DELETE", "/v1/devices/" + other + "/credential", key).status == 404);
 
   // A suspended organization's packs are refused like its people.
-  auto fourth =
-      api.call("POST", "/v1/devices/" + create(api, key, pack("CR-3")) + "/credential", key)
-          .json()["credential"]
-          .get<std::string>();
+  auto fourth = issue_credential(api, key, create_pack(api, key, pack_fields("CR-3")));
   REQUIRE(api.call("PATCH", "/v1/platform/organizations/" + org.id, kPlatformToken,
                    json{{"status", "suspended"}}.dump())
               .status == 200);

@@ -16,11 +16,7 @@ namespace {
 json packs(const std::string& prefix, int count) {
   json rows = json::array();
   for (int i = 0; i < count; ++i) {
-    rows.push_back({{"serial", prefix + std::to_string(i)},
-                    {"model", "E-48"},
-                    {"chemistry", "LFP"},
-                    {"capacity_wh", 2000},
-                    {"nominal_voltage_mv", 48000}});
+    rows.push_back(pack_fields(prefix + std::to_string(i)));
   }
   return rows;
 }

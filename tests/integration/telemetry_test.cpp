@@ -42,26 +42,6 @@ std::string iso(std::int64_t ms) {
   return out;
 }
 
-std::string create_pack(const Api& api, const std::string& key, const std::string& serial) {
-  auto res = api.call("POST", "/v1/devices", key,
-                      json{{"serial", serial},
-                           {"model", "E-48"},
-                           {"chemistry", "LFP"},
-                           {"capacity_wh", 2000},
-                           {"nominal_voltage_mv", 48000}}
-                          .dump());
-  INFO(res.body);
-  REQUIRE(res.status == 201);
-  return res.json()["id"];
-}
-
-std::string credential_of(const Api& api, const std::string& key, const std::string& device_id) {
-  auto res = api.call("POST", "/v1/devices/" + device_id + "/credential", key);
-  INFO(res.body);
-  REQUIRE(res.status == 201);
-  return res.json()["credential"];
-}
-
 HttpResponse post(const Api& api, const std::string& token, const json& readings) {
   return api.call("POST", "/v1/telemetry", token, json{{"readings", readings}}.dump());
 }
@@ -123,7 +103,7 @@ TEST_CASE("a pack's readings are stored in the units they were sent in and come 
   Api api{server.port()};
   auto org = create_test_org(api, "volta");
   const auto& key = org.role_keys.at("operator");
-  const auto id = create_pack(api, key, "SN-1");
+  const auto id = create_pack(api, key, pack_fields("SN-1"));
   const auto t0 = hours_ago(2);
 
   auto res = post(api, key,
@@ -169,7 +149,7 @@ TEST_CASE("each field is checked against its physical range, and a batch stores 
   Api api{server.port()};
   auto org = create_test_org(api, "volta");
   const auto& key = org.role_keys.at("admin");
-  const auto id = create_pack(api, key, "SN-1");
+  const auto id = create_pack(api, key, pack_fields("SN-1"));
   const auto t0 = hours_ago(3);
   auto row = [&](int i, json fields) {
     fields["device_id"] = id;
@@ -245,7 +225,7 @@ TEST_CASE("a batch without a single valid reading is refused with 400 and stores
   Api api{server.port()};
   auto org = create_test_org(api, "volta");
   const auto& key = org.role_keys.at("operator");
-  const auto id = create_pack(api, key, "SN-1");
+  const auto id = create_pack(api, key, pack_fields("SN-1"));
   const auto t0 = hours_ago(1);
 
   auto res = post(api, key,
@@ -273,7 +253,7 @@ TEST_CASE("a request carries at most 1,000 readings", "[integration][telemetry]"
   Api api{server.port()};
   auto org = create_test_org(api, "volta");
   const auto& key = org.role_keys.at("operator");
-  const auto id = create_pack(api, key, "SN-1");
+  const auto id = create_pack(api, key, pack_fields("SN-1"));
   const auto t0 = hours_ago(30);
 
   json batch = json::array();
@@ -302,7 +282,7 @@ TEST_CASE("a reading stamped more than five minutes ahead of the server's clock 
   Api api{server.port()};
   auto org = create_test_org(api, "volta");
   const auto& key = org.role_keys.at("operator");
-  const auto id = create_pack(api, key, "SN-1");
+  const auto id = create_pack(api, key, pack_fields("SN-1"));
   const auto now = now_ms();
 
   auto res = post(api, key,
@@ -322,7 +302,7 @@ TEST_CASE("a reading older than the telemetry retention is refused", "[integrati
   Api api{server.port()};
   auto org = create_test_org(api, "volta");
   const auto& key = org.role_keys.at("operator");
-  const auto id = create_pack(api, key, "SN-1");
+  const auto id = create_pack(api, key, pack_fields("SN-1"));
   const auto now = now_ms();
 
   auto res = post(api, key,
@@ -345,7 +325,7 @@ TEST_CASE("a gateway may resend a batch: a reading is stored once per pack and t
   Api api{server.port()};
   auto org = create_test_org(api, "volta");
   const auto& key = org.role_keys.at("operator");
-  const auto id = create_pack(api, key, "SN-1");
+  const auto id = create_pack(api, key, pack_fields("SN-1"));
   const auto t0 = hours_ago(4);
 
   const json batch = {reading(t0, {{"device_id", id}, {"soc", 50}}),
@@ -375,7 +355,7 @@ TEST_CASE("readings may arrive out of order, and a pack's latest state only move
   Api api{server.port()};
   auto org = create_test_org(api, "volta");
   const auto& key = org.role_keys.at("operator");
-  const auto id = create_pack(api, key, "SN-1");
+  const auto id = create_pack(api, key, pack_fields("SN-1"));
   const auto t0 = hours_ago(5);
   auto seen_at_or_after = [&](std::int64_t ms) {
     return seen(api, key, "last_seen_after=" + iso(ms / 1000 * 1000)).contains(id);
@@ -425,11 +405,11 @@ TEST_CASE("a pack's credential posts its own readings and no other pack's",
   Api api{server.port()};
   auto org = create_test_org(api, "volta");
   const auto& key = org.role_keys.at("operator");
-  const auto mine = create_pack(api, key, "SN-MINE");
-  const auto neighbour = create_pack(api, key, "SN-NEIGHBOUR");
-  const auto credential = credential_of(api, key, mine);
+  const auto mine = create_pack(api, key, pack_fields("SN-MINE"));
+  const auto neighbour = create_pack(api, key, pack_fields("SN-NEIGHBOUR"));
+  const auto credential = issue_credential(api, key, mine);
   auto other = create_test_org(api, "ampere");
-  const auto foreign = create_pack(api, other.role_keys.at("operator"), "SN-FOREIGN");
+  const auto foreign = create_pack(api, other.role_keys.at("operator"), pack_fields("SN-FOREIGN"));
   const auto t0 = hours_ago(6);
 
   auto res =
@@ -467,8 +447,8 @@ TEST_CASE("another organization's packs read like packs that do not exist",
   Api api{server.port()};
   auto alpha = create_test_org(api, "volta");
   auto bravo = create_test_org(api, "ampere");
-  const auto theirs = create_pack(api, alpha.role_keys.at("operator"), "SN-A");
-  const auto ours = create_pack(api, bravo.role_keys.at("operator"), "SN-B");
+  const auto theirs = create_pack(api, alpha.role_keys.at("operator"), pack_fields("SN-A"));
+  const auto ours = create_pack(api, bravo.role_keys.at("operator"), pack_fields("SN-B"));
   const auto t0 = hours_ago(7);
 
   auto res = post(api, bravo.role_keys.at("operator"),
@@ -501,8 +481,8 @@ TEST_CASE("a retired pack takes no readings", "[integration][telemetry]") {
   Api api{server.port()};
   auto org = create_test_org(api, "volta");
   const auto& key = org.role_keys.at("operator");
-  const auto id = create_pack(api, key, "SN-OLD");
-  const auto credential = credential_of(api, key, id);
+  const auto id = create_pack(api, key, pack_fields("SN-OLD"));
+  const auto credential = issue_credential(api, key, id);
   auto retired = api.call("POST", "/v1/devices/" + id + "/transitions", key,
                           R"({"to":"retired","reason":"end of life"})");
   REQUIRE(retired.status == 200);
@@ -524,8 +504,8 @@ TEST_CASE("history returns a time range in order, a page at a time", "[integrati
   Api api{server.port()};
   auto org = create_test_org(api, "volta");
   const auto& key = org.role_keys.at("operator");
-  const auto id = create_pack(api, key, "SN-1");
-  const auto other = create_pack(api, key, "SN-2");
+  const auto id = create_pack(api, key, pack_fields("SN-1"));
+  const auto other = create_pack(api, key, pack_fields("SN-2"));
   const auto t0 = hours_ago(8);
 
   json batch = json::array();
@@ -571,7 +551,7 @@ TEST_CASE("history in buckets holds the count and min/avg/max of each field of t
   Api api{server.port()};
   auto org = create_test_org(api, "volta");
   const auto& key = org.role_keys.at("operator");
-  const auto id = create_pack(api, key, "SN-1");
+  const auto id = create_pack(api, key, pack_fields("SN-1"));
   const auto t0 = hours_ago(12);
   const std::int64_t from = t0 + 7 * kMinute;  // buckets start at from, not on the hour
   const std::int64_t to = from + 6 * kHour + 5 * kMinute;
@@ -666,7 +646,7 @@ TEST_CASE("a bucketed request is bounded: at most 31 days and 1,000 buckets",
   Api api{server.port()};
   auto org = create_test_org(api, "volta");
   const auto& key = org.role_keys.at("viewer");
-  const auto id = create_pack(api, org.role_keys.at("operator"), "SN-1");
+  const auto id = create_pack(api, org.role_keys.at("operator"), pack_fields("SN-1"));
   const auto t0 = hours_ago(0);
   auto get = [&](const std::string& query) {
     return api.call("GET", "/v1/devices/" + id + "/telemetry?" + query, key);
@@ -704,7 +684,7 @@ TEST_CASE("a bucketed answer over more readings than a request reads says where 
   Api api{server.port()};
   auto org = create_test_org(api, "volta");
   const auto& key = org.role_keys.at("operator");
-  const auto id = create_pack(api, key, "SN-1");
+  const auto id = create_pack(api, key, pack_fields("SN-1"));
   const auto from = hours_ago(48);
   const auto to = from + 48 * kHour;
 

@@ -41,19 +41,8 @@ Org make_org(const Api& api, const std::string& slug) {
     org.ids.push_back(key.json()["id"]);
   }
   // A pack with a device credential: the device routes are walked too.
-  auto pack = api.call("POST", "/v1/devices", org.owner_key,
-                       json{{"serial", slug + "-pack-1"},
-                            {"model", "E-48"},
-                            {"chemistry", "LFP"},
-                            {"capacity_wh", 2000},
-                            {"nominal_voltage_mv", 48000}}
-                           .dump());
-  REQUIRE(pack.status == 201);
-  org.ids.push_back(pack.json()["id"]);
-  auto credential =
-      api.call("POST", "/v1/devices/" + org.ids.back() + "/credential", org.owner_key);
-  REQUIRE(credential.status == 201);
-  org.role_keys["device"] = credential.json()["credential"];
+  org.ids.push_back(create_pack(api, org.owner_key, pack_fields(slug + "-pack-1")));
+  org.role_keys["device"] = issue_credential(api, org.owner_key, org.ids.back());
   auto user = api.call("POST", "/v1/users", org.owner_key,
                        json{{"email", "ops@" + slug + ".example"},
                             {"role", "operator"},

@@ -1,5 +1,7 @@
 #include "support/api.h"
 
+#include "storage/schema.h"
+
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <mutex>
@@ -37,6 +39,30 @@ TestOrg create_test_org(const Api& api, const std::string& slug) {
   return org;
 }
 
+nlohmann::json pack_fields(const std::string& serial, const nlohmann::json& extra) {
+  nlohmann::json body = {{"serial", serial},
+                         {"model", "E-48"},
+                         {"chemistry", "LFP"},
+                         {"capacity_wh", 2000},
+                         {"nominal_voltage_mv", 48000}};
+  body.update(extra);
+  return body;
+}
+
+std::string create_pack(const Api& api, const std::string& key, const nlohmann::json& fields) {
+  auto res = api.call("POST", "/v1/devices", key, fields.dump());
+  INFO(res.body);
+  REQUIRE(res.status == 201);
+  return res.json()["id"];
+}
+
+std::string issue_credential(const Api& api, const std::string& key, const std::string& device_id) {
+  auto res = api.call("POST", "/v1/devices/" + device_id + "/credential", key);
+  INFO(res.body);
+  REQUIRE(res.status == 201);
+  return res.json()["credential"];
+}
+
 const char* backend_name(Backend backend) {
   return backend == Backend::sqlite ? "sqlite" : "dynamodb";
 }
@@ -56,10 +82,11 @@ class CreatedTables {
       auto port_at = endpoint.rfind(':');
       if (port_at == std::string::npos) continue;
       const auto port = static_cast<std::uint16_t>(std::stoi(endpoint.substr(port_at + 1)));
-      for (const char* table : {"entities", "telemetry"}) {
+      for (const auto& table : storage::logical_schema()) {
         try {
-          // DynamoDB Local checks the form of the signature, not its value.
-          http_request(port, "POST", "/", nlohmann::json{{"TableName", prefix + table}}.dump(),
+          // DynamoDB Local checks the form of the signature, not its value. A plain request, not
+          // the store's client: this runs at exit, after OpenSSL may have cleaned up.
+          http_request(port, "POST", "/", nlohmann::json{{"TableName", prefix + table.name}}.dump(),
                        {{"Content-Type", "application/x-amz-json-1.0"},
                         {"X-Amz-Target", "DynamoDB_20120810.DeleteTable"},
                         {"Authorization",

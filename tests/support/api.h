@@ -32,6 +32,15 @@ struct TestOrg {
 // Creates an organization (currency KES, Africa/Nairobi) and an API key for every role.
 TestOrg create_test_org(const Api& api, const std::string& slug);
 
+// The body that registers a pack: an LFP pack of 2 kWh at 48 V with this serial, with extra
+// fields added or replacing those.
+nlohmann::json pack_fields(const std::string& serial,
+                           const nlohmann::json& extra = nlohmann::json::object());
+// Registers the pack (POST /v1/devices must answer 201) and returns its id.
+std::string create_pack(const Api& api, const std::string& key, const nlohmann::json& fields);
+// Issues the pack's device credential (must answer 201) and returns it: "cfd_...".
+std::string issue_credential(const Api& api, const std::string& key, const std::string& device_id);
+
 enum class Backend { sqlite, dynamodb };
 const char* backend_name(Backend backend);
 
