@@ -83,8 +83,7 @@ AlertThresholds Alerts::thresholds(const std::string& org_id) const {
 }
 
 void Alerts::on_latest_reading(const std::string& org_id, const storage::Item& device,
-                               const Reading& r) {
-  const auto t = thresholds(org_id);
+                               const Reading& r, const AlertThresholds& t) {
   const std::string device_id = device.at("id");
   auto state = ctx_.store.get(kTable, {keys::device(org_id, device_id), kStateSk});
   auto is_open = [&state](const std::string& kind) {

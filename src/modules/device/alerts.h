@@ -36,9 +36,10 @@ class Alerts {
   explicit Alerts(Context& context) : ctx_(context) {}
   void register_routes(http::Router& router);
 
-  // Told by telemetry about a device's reading that became its latest state.
+  // Told by telemetry about a device's reading that became its latest state, judged against the
+  // organization's thresholds (from thresholds(org_id)).
   void on_latest_reading(const std::string& org_id, const storage::Item& device,
-                         const Reading& reading);
+                         const Reading& reading, const AlertThresholds& t);
   // The scheduled check: opens "no_report" alerts for deployed packs silent for longer than the
   // threshold, in every organization.
   void check_silent_devices();

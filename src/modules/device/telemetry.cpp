@@ -25,7 +25,7 @@ std::optional<nlohmann::json> latest_view(const Context& ctx, const std::string&
 }
 
 void Telemetry::advance_latest(const std::string& org_id, const storage::Item& device,
-                               const Reading& reading) {
+                               const Reading& reading, std::optional<AlertThresholds>& thresholds) {
   const std::string device_id = device.at("id");
   const nlohmann::json attributes = reading.to_attributes();
   for (int attempt = 1; attempt <= kLatestAttempts; ++attempt) {
@@ -63,7 +63,8 @@ void Telemetry::advance_latest(const std::string& org_id, const storage::Item& d
     // The readings and the latest state are stored; an alert evaluation that fails must not make
     // the gateway resend (a resend would not advance the state again, so it would not help).
     try {
-      alerts_.on_latest_reading(org_id, device, reading);
+      if (!thresholds) thresholds = alerts_.thresholds(org_id);
+      alerts_.on_latest_reading(org_id, device, reading, *thresholds);
     } catch (const std::exception& e) {
       ctx_.log.error("alert evaluation of a reading failed",
                      {{"org_id", org_id}, {"device_id", device_id}, {"error", e.what()}});

@@ -41,8 +41,10 @@ class Telemetry {
 
   // Makes reading the pack's latest state unless the stored one is newer (or the same), and
   // then tells the alerts. Concurrent requests for one pack are resolved by the item's version.
+  // thresholds holds the organization's alert thresholds once read: one read per request, not
+  // one per pack of a gateway's batch.
   void advance_latest(const std::string& org_id, const storage::Item& device,
-                      const Reading& reading);
+                      const Reading& reading, std::optional<AlertThresholds>& thresholds);
 
   Context& ctx_;
   Alerts& alerts_;
