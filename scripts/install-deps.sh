@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git ca-certificates curl
   libboost1.81-dev libsqlite3-dev nlohmann-json3-dev libfmt-dev catch2
-  libssl-dev libsodium-dev tzdata
+  libssl-dev libsodium-dev tzdata libhowardhinnant-date-dev
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(prometheus openjdk-17-jre-headless wrk python3)
