@@ -27,6 +27,7 @@
 #include "core/system_routes.h"
 #include "storage/dynamodb/dynamodb_store.h"
 #include "storage/sqlite/sqlite_store.h"
+#include "billing/billing_module.h"
 #include "device/device_module.h"
 #include "insights/insights_module.h"
 #include "tenant/tenant_module.h"
@@ -166,12 +167,14 @@ struct App {
         tenant(*store, clock, tenant_options(config), log, publisher),
         devices(*store, clock, device_options(config), log, publisher, tenant.directory(),
                 notifier),
+        billing(*store, clock, log, publisher, tenant.directory()),
         insights(*store, clock, log, events),
         credentials(tenant.authenticator()) {
     add_system_routes(router, {*store, metrics, embedded::openapi_json, kVersion});
     events::add_event_routes(router, *store, events);
     tenant.register_routes(router);
     devices.register_routes(router);
+    billing.register_routes(router);
     insights.register_routes(router);
     credentials.add("cfd_", devices.authenticator());
   }
@@ -184,6 +187,7 @@ struct App {
   events::Publisher publisher;
   tenant::TenantModule tenant;
   device::DeviceModule devices;
+  billing::BillingModule billing;
   insights::InsightsModule insights;
   CredentialRouter credentials;  // device credentials to the device module, the rest to tenant
 };

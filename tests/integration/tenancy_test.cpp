@@ -50,6 +50,12 @@ Org make_org(const Api& api, const std::string& slug) {
                            .dump());
   REQUIRE(user.status == 201);
   org.ids.push_back(user.json()["id"]);
+  // A customer, with the same phone in every organization: phones are unique per organization.
+  auto customer =
+      api.call("POST", "/v1/customers", org.owner_key,
+               json{{"name", "Customer of " + slug}, {"phone", "+254700000001"}}.dump());
+  REQUIRE(customer.status == 201);
+  org.ids.push_back(customer.json()["id"]);
   return org;
 }
 

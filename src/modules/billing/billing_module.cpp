@@ -1,0 +1,66 @@
+#include "billing_module.h"
+
+#include "billing_impl.h"
+#include "core/error.h"
+#include "customers.h"
+
+namespace cellfleet::billing {
+
+std::optional<storage::Item> Context::find_customer(const std::string& org_id,
+                                                    const std::string& customer_id) const {
+  if (!is_id(customer_id, "cus")) return std::nullopt;
+  return store.get(kTable, {keys::customer(org_id, customer_id), keys::kCustomerSk});
+}
+
+storage::Item Context::require_customer(const std::string& org_id,
+                                        const std::string& customer_id) const {
+  auto customer = find_customer(org_id, customer_id);
+  if (!customer) throw Error(ErrorKind::not_found, "no customer " + customer_id);
+  return *customer;
+}
+
+storage::Item Context::customer_of(const http::Request& req) const {
+  return require_customer(req.caller().org_id, req.param("customer_id"));
+}
+
+std::optional<std::string> Context::phone_holder(const std::string& org_id,
+                                                 const std::string& phone) const {
+  auto claim = store.get(kTable, {keys::phone(org_id, phone), keys::kPhoneSk});
+  if (!claim) return std::nullopt;
+  return claim->at("customer_id").get<std::string>();
+}
+
+nlohmann::json customer_view(const storage::Item& customer) {
+  nlohmann::json view = nlohmann::json::object();
+  for (const auto& [name, value] : customer.items()) {
+    if (name == "pk" || name == "sk" || name == "org_id" || name.rfind("gsi", 0) == 0) continue;
+    view[name] = value;
+  }
+  return view;
+}
+
+struct BillingModule::Impl {
+  Impl(storage::Store& store, const Clock& clock, Logger& log, events::Publisher& events,
+       contracts::OrganizationDirectory& organizations)
+      : ctx(store, clock, log, events, organizations), customers(ctx) {}
+
+  Context ctx;
+  Customers customers;
+};
+
+BillingModule::BillingModule(storage::Store& store, const Clock& clock, Logger& log,
+                             events::Publisher& events,
+                             contracts::OrganizationDirectory& organizations)
+    : impl_(std::make_unique<Impl>(store, clock, log, events, organizations)) {}
+
+BillingModule::~BillingModule() = default;
+
+void BillingModule::register_routes(http::Router& router) {
+  impl_->customers.register_routes(router);
+}
+
+contracts::CustomerDirectory& BillingModule::customers() {
+  return impl_->customers;
+}
+
+}  // namespace cellfleet::billing

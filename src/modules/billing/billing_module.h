@@ -1,0 +1,35 @@
+#pragma once
+// The billing module: customers (the renters) now; payments, invoices and their allocation are
+// to follow in this module, each a part of its own beside customers (see billing_impl.h).
+
+#include <memory>
+
+#include "contracts/customer_directory.h"
+#include "contracts/organization_directory.h"
+#include "core/clock.h"
+#include "core/events/publisher.h"
+#include "core/http/router.h"
+#include "core/log.h"
+#include "storage/store.h"
+
+namespace cellfleet::billing {
+
+class BillingModule {
+ public:
+  BillingModule(storage::Store& store, const Clock& clock, Logger& log, events::Publisher& events,
+                contracts::OrganizationDirectory& organizations);
+  ~BillingModule();
+  BillingModule(const BillingModule&) = delete;
+  BillingModule& operator=(const BillingModule&) = delete;
+
+  void register_routes(http::Router& router);
+  // What other modules may ask about customers (the loan module, before a contract is signed).
+  contracts::CustomerDirectory& customers();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cellfleet::billing
