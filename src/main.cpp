@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "core/clock_routes.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "core/events/dispatcher.h"
@@ -30,6 +31,7 @@
 #include "billing/billing_module.h"
 #include "device/device_module.h"
 #include "insights/insights_module.h"
+#include "loan/loan_module.h"
 #include "tenant/tenant_module.h"
 
 namespace cellfleet::embedded {
@@ -146,6 +148,12 @@ device::DeviceOptions device_options(const Config& c) {
   return o;
 }
 
+loan::LoanOptions loan_options(const Config& c) {
+  loan::LoanOptions o;
+  o.check_interval_seconds = c.loans.check_interval_seconds;
+  return o;
+}
+
 events::DispatcherOptions dispatcher_options(const Config& c) {
   events::DispatcherOptions o;
   o.max_attempts = static_cast<int>(c.events.max_attempts);
@@ -161,24 +169,33 @@ events::DispatcherOptions dispatcher_options(const Config& c) {
 // starts the event dispatcher.
 struct App {
   App(const Config& config, std::unique_ptr<storage::Store> s, Logger& log)
-      : store(std::move(s)),
+      : clock(config.testing.clock == "adjustable"),
+        store(std::move(s)),
         events(*store, clock, log, metrics, dispatcher_options(config)),
         publisher(*store, clock, &events, std::chrono::days(config.events.retention_days)),
         tenant(*store, clock, tenant_options(config), log, publisher),
         devices(*store, clock, device_options(config), log, publisher, tenant.directory(),
                 notifier),
         billing(*store, clock, log, publisher, tenant.directory()),
+        loans({*store, clock, log, publisher, tenant.directory(), billing.customers(),
+               devices.binding()},
+              loan_options(config)),
         insights(*store, clock, log, events),
         credentials(tenant.authenticator()) {
     add_system_routes(router, {*store, metrics, embedded::openapi_json, kVersion});
+    add_clock_routes(router, clock);
     events::add_event_routes(router, *store, events);
     tenant.register_routes(router);
     devices.register_routes(router);
     billing.register_routes(router);
+    billing.use_contracts(loans.directory());
+    devices.subscribe(events);
+    loans.register_routes(router);
+    loans.subscribe(events);
     insights.register_routes(router);
     credentials.add("cfd_", devices.authenticator());
   }
-  SystemClock clock;
+  AdjustableClock clock;
   http::Notifier notifier;  // wakes parked long-polls; shared by the server and the modules
   std::unique_ptr<storage::Store> store;
   MetricsRegistry metrics;
@@ -188,6 +205,7 @@ struct App {
   tenant::TenantModule tenant;
   device::DeviceModule devices;
   billing::BillingModule billing;
+  loan::LoanModule loans;
   insights::InsightsModule insights;
   CredentialRouter credentials;  // device credentials to the device module, the rest to tenant
 };
@@ -245,8 +263,10 @@ int serve(const cli::Invocation& inv) {
   });
   app.events.start();
   app.devices.start();
+  app.loans.start();
   server.run();
   signal_waiter.join();
+  app.loans.stop();
   app.devices.stop();
   // After the drain: every request's events are committed; deliver what is in hand and stop.
   // What is still in the outbox is delivered by the next instance to start.

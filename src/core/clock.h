@@ -38,4 +38,26 @@ class ManualClock final : public Clock {
   std::atomic<time_point::duration::rep> now_;
 };
 
+// The server's clock: the system's, moved forward by an offset when test mode allows it
+// (testing.clock = "adjustable" and POST /v1/testing/clock). Scenario tests move a running
+// server past due dates and credit expiry without waiting; production never adjusts it.
+class AdjustableClock final : public Clock {
+ public:
+  explicit AdjustableClock(bool adjustable) : adjustable_(adjustable) {}
+  time_point now() const override {
+    return std::chrono::system_clock::now() + time_point::duration(offset_.load());
+  }
+  bool adjustable() const { return adjustable_; }
+  // Moves the clock forward by d (> 0). Only when adjustable(); time never moves backwards, so
+  // what was decided "before" stays in the past.
+  void advance(std::chrono::system_clock::duration d) { offset_ += d.count(); }
+  std::chrono::system_clock::duration offset() const {
+    return std::chrono::system_clock::duration(offset_.load());
+  }
+
+ private:
+  bool adjustable_;
+  std::atomic<time_point::duration::rep> offset_{0};
+};
+
 }  // namespace cellfleet

@@ -203,6 +203,16 @@ const std::vector<Setting>& settings() {
                             &C::Devices::command_redelivery_seconds, 1, 86400,
                             "A delivered command the pack has not acknowledged is delivered again "
                             "after this long (once per period)"));
+    t.push_back(int_setting("loans", "check_interval_seconds", &C::loans,
+                            &C::Loans::check_interval_seconds, 1, 3600,
+                            "How often the scheduler looks for credit that ran out and "
+                            "installments past their grace period, so a battery locks on time "
+                            "even when no request arrives"));
+    t.push_back(string_setting("testing", "clock", &C::testing, &C::Testing::clock,
+                               {"system", "adjustable"},
+                               "\"adjustable\" lets the platform administrator move the "
+                               "server's clock forward (POST /v1/testing/clock) for scenario "
+                               "tests; never on a production server"));
     return t;
   }();
   return table;

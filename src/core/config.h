@@ -68,6 +68,12 @@ struct Config {
     std::int64_t command_expiry_hours = 7 * 24;
     std::int64_t command_redelivery_seconds = 60;
   } devices;
+  struct Loans {
+    std::int64_t check_interval_seconds = 60;
+  } loans;
+  struct Testing {
+    std::string clock = "system";
+  } testing;
 
   // "host:port" split; valid after load_config.
   std::string listen_host() const;

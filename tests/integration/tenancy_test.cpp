@@ -55,7 +55,44 @@ Org make_org(const Api& api, const std::string& slug) {
       api.call("POST", "/v1/customers", org.owner_key,
                json{{"name", "Customer of " + slug}, {"phone", "+254700000001"}}.dump());
   REQUIRE(customer.status == 201);
-  org.ids.push_back(customer.json()["id"]);
+  const std::string customer_id = customer.json()["id"];
+  org.ids.push_back(customer_id);
+  // A lease-to-own contract for a second pack, and a payment on it: the money routes are walked
+  // with real ids too.
+  auto product = api.call("POST", "/v1/products", org.owner_key,
+                          json{{"name", "Lease"},
+                               {"kind", "lease_to_own"},
+                               {"terms",
+                                {{"cash_price", 50000},
+                                 {"deposit", 5000},
+                                 {"installments", 6},
+                                 {"frequency", "monthly"},
+                                 {"annual_rate_bp", 1800}}}}
+                              .dump());
+  REQUIRE(product.status == 201);
+  org.ids.push_back(product.json()["id"]);
+  const std::string pack = create_pack(api, org.owner_key, pack_fields(slug + "-pack-2"));
+  REQUIRE(api.call("POST", "/v1/devices/" + pack + "/transitions", org.owner_key,
+                   json{{"to", "in_stock"}, {"reason", "received"}}.dump())
+              .status == 200);
+  org.ids.push_back(pack);
+  auto contract = api.call("POST", "/v1/contracts", org.owner_key,
+                           json{{"customer_id", customer_id},
+                                {"device_id", pack},
+                                {"product_id", product.json()["id"]}}
+                               .dump(),
+                           {{"Idempotency-Key", slug + "-contract"}});
+  REQUIRE(contract.status == 201);
+  org.ids.push_back(contract.json()["id"]);
+  auto payment = api.call("POST", "/v1/payments", org.owner_key,
+                          json{{"contract_id", contract.json()["id"]},
+                               {"amount", 5000},
+                               {"currency", "KES"},
+                               {"method", "cash"}}
+                              .dump(),
+                          {{"Idempotency-Key", slug + "-payment"}});
+  REQUIRE(payment.status == 201);
+  org.ids.push_back(payment.json()["id"]);
   return org;
 }
 

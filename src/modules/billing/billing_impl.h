@@ -5,6 +5,8 @@
 //   customer_fields.cpp a customer's fields read from client JSON, with field errors
 //   customer_list.cpp   listing and searching customers a page at a time
 //   name_key.cpp        the case-folded name the name search is served by
+//   payments.cpp        payments: record (Idempotency-Key), read, list          (Payments)
+//   webhooks.cpp        providers' signed payment callbacks, and their secrets  (Webhooks)
 //
 // Item layout. Everything sits under partition keys that start with "org#<org id>".
 //   entities  org#<org>#customer#<cus>          sk customer   the customer
@@ -22,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "contracts/contract_directory.h"
 #include "contracts/organization_directory.h"
 #include "core/clock.h"
 #include "core/events/publisher.h"
@@ -70,7 +73,10 @@ struct Context {
   Logger& log;
   events::Publisher& events;
   contracts::OrganizationDirectory& organizations;
+  contracts::ContractDirectory* contract_directory = nullptr;  // BillingModule::use_contracts
   IdGenerator ids;
+
+  contracts::ContractDirectory& contracts() const;
 
   std::optional<storage::Item> find_customer(const std::string& org_id,
                                              const std::string& customer_id) const;

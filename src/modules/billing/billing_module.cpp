@@ -3,6 +3,8 @@
 #include "billing_impl.h"
 #include "core/error.h"
 #include "customers.h"
+#include "payments.h"
+#include "webhooks.h"
 
 namespace cellfleet::billing {
 
@@ -30,6 +32,11 @@ std::optional<std::string> Context::phone_holder(const std::string& org_id,
   return claim->at("customer_id").get<std::string>();
 }
 
+contracts::ContractDirectory& Context::contracts() const {
+  if (!contract_directory) throw std::logic_error("billing: use_contracts() was not called");
+  return *contract_directory;
+}
+
 nlohmann::json customer_view(const storage::Item& customer) {
   nlohmann::json view = nlohmann::json::object();
   for (const auto& [name, value] : customer.items()) {
@@ -42,10 +49,15 @@ nlohmann::json customer_view(const storage::Item& customer) {
 struct BillingModule::Impl {
   Impl(storage::Store& store, const Clock& clock, Logger& log, events::Publisher& events,
        contracts::OrganizationDirectory& organizations)
-      : ctx(store, clock, log, events, organizations), customers(ctx) {}
+      : ctx(store, clock, log, events, organizations),
+        customers(ctx),
+        payments(ctx),
+        webhooks(ctx, payments) {}
 
   Context ctx;
   Customers customers;
+  Payments payments;
+  Webhooks webhooks;
 };
 
 BillingModule::BillingModule(storage::Store& store, const Clock& clock, Logger& log,
@@ -57,6 +69,12 @@ BillingModule::~BillingModule() = default;
 
 void BillingModule::register_routes(http::Router& router) {
   impl_->customers.register_routes(router);
+  impl_->payments.register_routes(router);
+  impl_->webhooks.register_routes(router);
+}
+
+void BillingModule::use_contracts(contracts::ContractDirectory& contracts) {
+  impl_->ctx.contract_directory = &contracts;
 }
 
 contracts::CustomerDirectory& BillingModule::customers() {

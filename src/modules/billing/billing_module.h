@@ -1,9 +1,10 @@
 #pragma once
-// The billing module: customers (the renters) now; payments, invoices and their allocation are
-// to follow in this module, each a part of its own beside customers (see billing_impl.h).
+// The billing module: customers (the renters), payments recorded by operators and reported by
+// providers' signed webhooks; invoices are to follow (see billing_impl.h).
 
 #include <memory>
 
+#include "contracts/contract_directory.h"
 #include "contracts/customer_directory.h"
 #include "contracts/organization_directory.h"
 #include "core/clock.h"
@@ -25,6 +26,9 @@ class BillingModule {
   void register_routes(http::Router& router);
   // What other modules may ask about customers (the loan module, before a contract is signed).
   contracts::CustomerDirectory& customers();
+  // What billing asks the loan module before it takes a payment for a contract. Set once, before
+  // the server starts (the loan module is built after billing, which it asks about customers).
+  void use_contracts(contracts::ContractDirectory& contracts);
 
   struct Impl;
 

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <thread>
 
+#include "access_policy.h"
 #include "alerts.h"
 #include "commands.h"
 #include "core/error.h"
@@ -55,7 +56,8 @@ struct DeviceModule::Impl {
         credentials(ctx),
         alerts(ctx),
         telemetry(ctx, alerts),
-        commands(ctx, notifier) {}
+        commands(ctx, notifier),
+        access(ctx, commands) {}
 
   Context ctx;
   Registry registry;
@@ -63,6 +65,7 @@ struct DeviceModule::Impl {
   Alerts alerts;
   Telemetry telemetry;
   Commands commands;
+  AccessPolicy access;
 
   // The scheduled checks' thread.
   std::mutex mutex;
@@ -102,6 +105,15 @@ void DeviceModule::register_routes(http::Router& router) {
   impl_->telemetry.register_routes(router);
   impl_->alerts.register_routes(router);
   impl_->commands.register_routes(router);
+  impl_->access.register_routes(router);
+}
+
+void DeviceModule::subscribe(events::Dispatcher& dispatcher) {
+  impl_->access.subscribe(dispatcher);
+}
+
+contracts::DeviceBinding& DeviceModule::binding() {
+  return impl_->access;
 }
 
 Authenticator& DeviceModule::authenticator() {

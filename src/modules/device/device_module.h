@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <memory>
 
+#include "contracts/device_binding.h"
 #include "contracts/organization_directory.h"
 #include "core/auth.h"
 #include "core/clock.h"
+#include "core/events/dispatcher.h"
 #include "core/events/publisher.h"
 #include "core/http/notifier.h"
 #include "core/http/router.h"
@@ -38,6 +40,10 @@ class DeviceModule {
   DeviceModule& operator=(const DeviceModule&) = delete;
 
   void register_routes(http::Router& router);
+  // Subscribes the access policy to the loan module's contract events (lock/unlock commands).
+  void subscribe(events::Dispatcher& dispatcher);
+  // Deploys and returns packs for contracts, inside the caller's write.
+  contracts::DeviceBinding& binding();
   // Resolves device credentials, "Bearer cfd_<prefix>_<secret>".
   Authenticator& authenticator();
 

@@ -43,6 +43,45 @@ bool is_state(std::string_view state) {
   return transitions().find(state) != transitions().end();
 }
 
+void append_state_change(const Context& ctx, storage::WriteBatch& batch,
+                         const std::string& org_id, storage::Item& device, const std::string& to,
+                         const std::string& reason, const std::string& actor,
+                         const std::optional<std::string>& contract_id) {
+  const std::int64_t version = device.at("version").get<std::int64_t>();
+  const std::string from = device.at("state");
+  const std::string now = format_utc(ctx.clock.epoch_seconds());
+  nlohmann::json set = {{"state", to},
+                        {"state_changed_at", now},
+                        {"updated_at", now},
+                        {"version", version + 1},
+                        {"gsi2pk", keys::devices_in_state(org_id, to)}};
+  std::vector<std::string> remove;
+  const bool drop_credential = to == "retired" && device.contains("credential");
+  if (drop_credential) remove.push_back("credential");
+  if (contract_id) {
+    set["contract_id"] = *contract_id;
+  } else if (device.contains("contract_id")) {
+    remove.push_back("contract_id");
+  }
+  const std::string id = device.at("id");
+  batch.ops.push_back(storage::Update{kTable,
+                                      {device.at("pk"), keys::kDeviceSk},
+                                      set,
+                                      remove,
+                                      storage::Condition::version_is(version)});
+  // A retired pack never speaks again: its credential goes with the transition.
+  if (drop_credential) {
+    batch.ops.push_back(
+        storage::Delete{kTable, {keys::credential(device["credential"]["prefix"]), "devcred"}, {}});
+  }
+  nlohmann::json data = {{"from", from}, {"to", to}, {"reason", reason}, {"actor", actor}};
+  if (contract_id) data["contract_id"] = *contract_id;
+  if (!contract_id && device.contains("contract_id")) data["contract_id"] = device["contract_id"];
+  ctx.events.publish(batch, org_id, "device.state_changed", id, std::move(data));
+  for (auto& [name, value] : set.items()) device[name] = value;
+  for (const auto& name : remove) device.erase(name);
+}
+
 http::Response Registry::transition(http::Request& req) {
   const auto& caller = req.caller();
   auto device = ctx_.device_of(req);  // an unknown pack is a 404 whatever the body
@@ -74,44 +113,13 @@ http::Response Registry::transition(http::Request& req) {
     throw e;
   }
 
-  const std::int64_t version = device.at("version").get<std::int64_t>();
-  const std::string now = format_utc(ctx_.clock.epoch_seconds());
-  nlohmann::json set = {{"state", to},
-                        {"state_changed_at", now},
-                        {"updated_at", now},
-                        {"version", version + 1},
-                        {"gsi2pk", keys::devices_in_state(caller.org_id, to)}};
-  std::vector<std::string> remove;
-  const bool drop_credential = to == "retired" && device.contains("credential");
-  if (drop_credential) remove.push_back("credential");
-  if (contract_id) {
-    set["contract_id"] = *contract_id;
-  } else if (device.contains("contract_id")) {
-    remove.push_back("contract_id");
-  }
-  const std::string id = device.at("id");
   storage::WriteBatch batch;
-  batch.ops.push_back(storage::Update{kTable,
-                                      {device.at("pk"), keys::kDeviceSk},
-                                      set,
-                                      remove,
-                                      storage::Condition::version_is(version)});
-  // A retired pack never speaks again: its credential goes with the transition.
-  if (drop_credential) {
-    batch.ops.push_back(
-        storage::Delete{kTable, {keys::credential(device["credential"]["prefix"]), "devcred"}, {}});
-  }
-  nlohmann::json data = {{"from", from}, {"to", to}, {"reason", reason}, {"actor", caller.actor()}};
-  if (contract_id) data["contract_id"] = *contract_id;
-  if (!contract_id && device.contains("contract_id")) data["contract_id"] = device["contract_id"];
-  ctx_.events.publish(batch, caller.org_id, "device.state_changed", id, std::move(data));
+  append_state_change(ctx_, batch, caller.org_id, device, to, reason, caller.actor(), contract_id);
   try {
     ctx_.events.commit(batch);
   } catch (const storage::ConditionFailed&) {
     throw Error(ErrorKind::conflict, "the pack changed meanwhile; read it again and retry");
   }
-  for (auto& [name, value] : set.items()) device[name] = value;
-  for (const auto& name : remove) device.erase(name);
   return http::with_etag(http::Response::json(200, device_view(device)), device);
 }
 

@@ -13,6 +13,7 @@
 // with that binding cleared. Every change publishes an event: device.registered,
 // device.updated, device.state_changed.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,12 @@ storage::Item new_device_item(const Context& ctx, const std::string& org_id,
 storage::Put serial_claim(const std::string& org_id, const std::string& serial,
                           const std::string& device_id);
 Error serial_taken(const std::string& serial);  // the 409
+// Appends the pack's move to state `to` (version-checked against device as read) with its
+// device.state_changed event, and applies the change to device. contract_id binds the pack (to
+// "deployed"); any other move clears the binding. The caller has checked the move is allowed.
+void append_state_change(const Context& ctx, storage::WriteBatch& batch, const std::string& org_id,
+                         storage::Item& device, const std::string& to, const std::string& reason,
+                         const std::string& actor, const std::optional<std::string>& contract_id);
 
 class Registry {
  public:

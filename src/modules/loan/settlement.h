@@ -1,0 +1,70 @@
+#pragma once
+// Settlement: everything that changes a signed contract's money or standing goes through
+// ContractChange::commit_into, which re-evaluates the standing (repayment.h) at the injected
+// clock's now, charges late fees that fell due, appends the ledger entries (numbered without
+// gaps; the running balance is the sum of the entries), moves the scheduler's check item,
+// publishes the events the change causes and writes the contract back version-checked. So a
+// payment, the scheduler and an operator's action can race without losing or doubling money:
+// the loser re-reads and tries again.
+//
+// Events (subject: the contract): contract.activated, contract.credit_extended,
+// contract.overdue, contract.credit_expired, contract.paid_off (contracts/loan_events.h), and
+// contract.payment_applied {payment_id, amount, allocation, balance},
+// contract.delinquency_changed {from, to, days_past_due}.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/calendar.h"
+#include "core/events/dispatcher.h"
+#include "loan_impl.h"
+
+namespace cellfleet::loan {
+
+struct LedgerLine {
+  std::string kind;     // schedule | payment | late_fee | interest_waived | cancellation | write_off
+  std::int64_t amount;  // what the customer owes more (> 0) or less (< 0)
+  nlohmann::json detail = nlohmann::json::object();
+};
+
+struct ContractChange {
+  explicit ContractChange(storage::Item contract);
+  storage::Item contract;  // the contract as it will be written
+  std::optional<std::int64_t> read_version;  // nullopt: a new contract (must not exist)
+  std::optional<std::string> read_check_sk;   // the check item to delete
+  std::string read_state;
+  std::string read_bucket;
+  std::vector<LedgerLine> lines;
+  bool payment_applied = false;  // a payment extended credit: say so even when the state stays
+  std::vector<std::pair<std::string, nlohmann::json>> events;  // extra events, type and data
+
+  // Re-evaluates, appends everything to batch. Returns false when nothing changed at all.
+  bool commit_into(Context& ctx, const OrgCalendar& calendar, storage::WriteBatch& batch);
+};
+
+// The payload every contract event carries (contracts/loan_events.h).
+nlohmann::json contract_event_data(const storage::Item& contract);
+
+class Settlement {
+ public:
+  explicit Settlement(Context& context) : ctx_(context) {}
+  // Subscribes "loan.payments" to payment.received.
+  void subscribe(events::Dispatcher& dispatcher);
+  // One scheduler pass; returns how many contracts changed.
+  std::size_t check_due_contracts();
+
+ private:
+  void apply_payment(const events::Event& event, storage::WriteBatch& effects);
+  std::optional<storage::Item> target_contract(const std::string& org_id,
+                                               const nlohmann::json& payment);
+  void credit_customer(const std::string& org_id, const std::string& customer_id,
+                       std::int64_t amount, const nlohmann::json& detail,
+                       storage::WriteBatch& effects);
+  bool recheck(const std::string& org_id, const OrgCalendar& calendar,
+               const std::string& contract_id);
+
+  Context& ctx_;
+};
+
+}  // namespace cellfleet::loan

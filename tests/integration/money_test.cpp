@@ -1,0 +1,432 @@
+// Money, end to end on both backends: customers sign lease-to-own and PAYG contracts for packs,
+// payments move through the event chain to the packs' lock and unlock commands, and the clock
+// (test mode) crosses due dates and grace periods.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include <sodium.h>
+
+#include "support/api.h"
+
+using namespace cellfleet::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+int next_key = 0;
+std::string fresh_key() {
+  return "money-" + std::to_string(++next_key) + "-" +
+         std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+struct Shop {
+  Api api;
+  TestOrg org;
+  std::string key;  // a finance key
+
+  json ok(HttpResponse res, int status = 200) const {
+    INFO(res.status << " " << res.body);
+    REQUIRE(res.status == status);
+    return res.json();
+  }
+  json get(const std::string& path) const { return ok(api.call("GET", path, key)); }
+  HttpResponse post(const std::string& path, const json& body,
+                    const std::string& idempotency_key = "") const {
+    return api.call("POST", path, key, body.dump(),
+                    {{"Idempotency-Key", idempotency_key.empty() ? fresh_key() : idempotency_key}});
+  }
+
+  std::string customer(const std::string& name, const std::string& phone) const {
+    return ok(post("/v1/customers", {{"name", name}, {"phone", phone}}), 201).at("id");
+  }
+  std::string stocked_pack(const std::string& serial) const {
+    auto id = create_pack(api, org.owner_key, pack_fields(serial));
+    ok(api.call("POST", "/v1/devices/" + id + "/transitions", org.owner_key,
+                json{{"to", "in_stock"}, {"reason", "received"}}.dump()));
+    return id;
+  }
+  std::string product(const json& body) const {
+    return ok(post("/v1/products", body), 201).at("id");
+  }
+  json contract(const std::string& customer, const std::string& pack,
+                const std::string& product) const {
+    return ok(post("/v1/contracts",
+                   {{"customer_id", customer}, {"device_id", pack}, {"product_id", product}}),
+              201);
+  }
+  json pay(const std::string& contract_id, std::int64_t amount,
+           const std::string& idempotency_key = "") const {
+    return ok(post("/v1/payments",
+                   {{"contract_id", contract_id},
+                    {"amount", amount},
+                    {"currency", "KES"},
+                    {"method", "cash"}},
+                   idempotency_key),
+              201);
+  }
+  void advance(std::int64_t seconds) const {
+    ok(api.call("POST", "/v1/testing/clock", kPlatformToken,
+                json{{"advance_seconds", seconds}}.dump()));
+  }
+  // Polls until pred(contract) holds (up to 60 s: a slow ASan build on DynamoDB Local).
+  template <typename Pred>
+  json contract_when(const std::string& id, Pred pred) const {
+    json c;
+    for (int i = 0; i < 600; ++i) {
+      c = get("/v1/contracts/" + id);
+      if (pred(c)) return c;
+      std::this_thread::sleep_for(100ms);
+    }
+    INFO(c.dump());
+    FAIL("the contract never reached the expected state");
+    return c;
+  }
+  json access_when(const std::string& pack, const std::string& state) const {
+    json a;
+    for (int i = 0; i < 600; ++i) {
+      a = get("/v1/devices/" + pack + "/access");
+      if (a.value("state", "") == state) return a;
+      std::this_thread::sleep_for(100ms);
+    }
+    INFO(a.dump());
+    FAIL("the pack's access never became " + state);
+    return a;
+  }
+  std::vector<json> commands(const std::string& pack) const {
+    const auto page = get("/v1/devices/" + pack + "/commands");
+    return page.at("items").get<std::vector<json>>();
+  }
+  std::vector<json> ledger(const std::string& contract) const {
+    std::vector<json> out;
+    std::string cursor;
+    do {
+      const auto page = get("/v1/contracts/" + contract + "/ledger?limit=200" +
+                            (cursor.empty() ? "" : "&cursor=" + cursor));
+      for (const auto& e : page.at("items")) out.push_back(e);
+      cursor = page.value("next_cursor", "");
+    } while (!cursor.empty());
+    return out;
+  }
+};
+
+// What a provider sends: hex HMAC-SHA256 of "<t>.<body>" with the secret, computed here with
+// libsodium independently of the server's code.
+std::string provider_signature(const std::string& secret, std::int64_t t, const std::string& body) {
+  const std::string message = std::to_string(t) + "." + body;
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_state state;
+  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(secret.data()),
+                              secret.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(message.data()),
+                                message.size());
+  crypto_auth_hmacsha256_final(&state, mac);
+  char hex[sizeof mac * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
+  return hex;
+}
+
+ServerProcess money_server(Backend backend) {
+  return start_server(backend, {{"CELLFLEET_TESTING_CLOCK", "adjustable"},
+                                {"CELLFLEET_LOANS_CHECK_INTERVAL_SECONDS", "1"}});
+}
+
+Shop open_shop(const ServerProcess& server, const std::string& slug) {
+  Shop s{Api{server.port()}, {}, {}};
+  s.org = create_test_org(s.api, slug);
+  s.key = s.org.role_keys.at("finance");
+  return s;
+}
+
+const json kLease = {{"name", "Lease 4 weeks"},
+                     {"kind", "lease_to_own"},
+                     {"terms",
+                      {{"cash_price", 100000},
+                       {"deposit", 20000},
+                       {"installments", 4},
+                       {"frequency", "weekly"},
+                       {"interest_method", "declining_balance"},
+                       {"annual_rate_bp", 2600},
+                       {"late_fee", 500},
+                       {"grace_period_days", 3}}}};
+
+// The ledger's running balance is the sum of its entries, numbered without gaps.
+void check_ledger(const std::vector<json>& entries, std::int64_t expected_balance) {
+  std::int64_t sum = 0;
+  std::int64_t seq = 0;
+  for (const auto& e : entries) {
+    sum += e.at("amount").get<std::int64_t>();
+    CHECK(e.at("seq") == ++seq);
+    CHECK(e.at("balance_after") == sum);
+  }
+  CHECK(sum == expected_balance);
+}
+
+}  // namespace
+
+TEST_CASE("a lease-to-own battery unlocks on deposit and locks past grace and is never locked once paid off",
+          "[integration][money]") {
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = money_server(backend);
+  auto shop = open_shop(server, "lease");
+  const auto customer = shop.customer("Amina Njeri", "+254700000001");
+  const auto pack = shop.stocked_pack("LTO-1");
+  const auto product = shop.product(kLease);
+
+  auto signed_ = shop.contract(customer, pack, product);
+  const std::string id = signed_.at("id");
+  CHECK(signed_.at("state") == "pending_deposit");
+  const auto& installments = signed_.at("installments");
+  REQUIRE(installments.size() == 5);  // the deposit, then 4 weekly installments
+  CHECK(installments[0].at("principal") == 20000);
+  std::int64_t principal = 0;
+  for (const auto& i : installments) principal += i.at("principal").get<std::int64_t>();
+  CHECK(principal == 100000);
+  CHECK(shop.get("/v1/devices/" + pack).at("state") == "deployed");
+  CHECK(shop.get("/v1/devices/" + pack + "/access").at("state") == "not_gated");
+
+  // The deposit activates the contract and unlocks the battery.
+  shop.pay(id, 20000);
+  shop.contract_when(id, [](const json& c) { return c.at("state") == "active"; });
+  auto access = shop.access_when(pack, "unlocked");
+  CHECK(access.at("contract_id") == id);
+  CHECK(access.at("decided_by").at("event_type") == "contract.activated");
+  auto cmds = shop.commands(pack);
+  REQUIRE(cmds.size() == 1);
+  CHECK(cmds[0].at("command") == "unlock");
+  CHECK(cmds[0].at("source").at("type") == "access_policy");
+
+  // Past the first due date and its 3-day grace period: overdue, late fee, locked.
+  shop.advance(12 * 86400);
+  auto overdue = shop.contract_when(id, [](const json& c) { return c.at("state") == "overdue"; });
+  CHECK(overdue.at("days_past_due").get<int>() >= 4);
+  CHECK(overdue.at("installments")[1].at("penalty") == 500);
+  access = shop.access_when(pack, "locked");
+  CHECK(access.at("days_past_due").get<int>() >= 4);
+  CHECK(shop.commands(pack).front().at("command") == "lock");  // newest first
+
+  // Paying what is due (installment 1 and its late fee) unlocks it again.
+  const auto& first = overdue.at("installments")[1];
+  const std::int64_t due_now = first.at("principal").get<std::int64_t>() +
+                               first.at("interest").get<std::int64_t>() + 500;
+  shop.pay(id, due_now);
+  shop.contract_when(id, [](const json& c) { return c.at("state") == "active"; });
+  shop.access_when(pack, "unlocked");
+
+  // The payoff quote settles the rest; the battery is the customer's for good.
+  auto quote = shop.get("/v1/contracts/" + id + "/payoff");
+  CHECK(quote.at("waived_interest").get<std::int64_t>() > 0);  // installments not yet due
+  shop.pay(id, quote.at("total"));
+  auto paid_off =
+      shop.contract_when(id, [](const json& c) { return c.at("state") == "paid_off"; });
+  CHECK(paid_off.at("balance") == 0);
+  shop.access_when(pack, "permanently_unlocked");
+  CHECK(shop.commands(pack).front().at("command") == "permanent_unlock");
+
+  // Months later, nothing locks it.
+  shop.advance(90 * 86400);
+  std::this_thread::sleep_for(2500ms);  // two scheduler passes
+  CHECK(shop.get("/v1/devices/" + pack + "/access").at("state") == "permanently_unlocked");
+  CHECK(shop.commands(pack).front().at("command") == "permanent_unlock");
+  check_ledger(shop.ledger(id), 0);
+}
+
+TEST_CASE("a PAYG battery runs for the days it was paid and locks when the credit runs out",
+          "[integration][money]") {
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = money_server(backend);
+  auto shop = open_shop(server, "payg");
+  const auto customer = shop.customer("Brian Otieno", "+254700000002");
+  const auto pack = shop.stocked_pack("PAYG-1");
+  const auto product = shop.product({{"name", "Daily rental"},
+                                     {"kind", "payg"},
+                                     {"terms", {{"price_per_day", 3000}, {"minimum_top_up", 1000}}}});
+  const std::string id = shop.contract(customer, pack, product).at("id");
+
+  // 45.00 at 30.00 a day buys 1.5 days, kept exactly in seconds.
+  shop.pay(id, 4500);
+  auto active = shop.contract_when(id, [](const json& c) { return c.at("state") == "active"; });
+  CHECK(active.at("credit_remainder") == 0);
+  shop.access_when(pack, "unlocked");
+
+  // 10.00 more buys 8 hours (28,800 s); 0.01 buys 28.8 s: 28 s and a remainder carried over.
+  shop.pay(id, 1000);
+  shop.pay(id, 1);
+  auto c = shop.contract_when(id, [](const json& c) { return c.at("ledger_seq") == 3; });
+  CHECK(c.at("credit_remainder") == 2400);  // 86,400 mod 3,000 after the 0.01
+
+  shop.advance(2 * 86400);  // past 1.5 days + 8 h + 28 s
+  shop.contract_when(id, [](const json& c) { return c.at("state") == "overdue"; });
+  auto access = shop.access_when(pack, "locked");
+  CHECK(access.at("decided_by").at("event_type") == "contract.credit_expired");
+  shop.pay(id, 3000);
+  shop.access_when(pack, "unlocked");
+  check_ledger(shop.ledger(id), -(4500 + 1000 + 1 + 3000));
+}
+
+TEST_CASE("the same payment posted three times with one key is one payment",
+          "[integration][money]") {
+  auto server = money_server(Backend::sqlite);
+  auto shop = open_shop(server, "idem");
+  const auto customer = shop.customer("Chao Wanjiru", "+254700000003");
+  const auto pack = shop.stocked_pack("IDEM-1");
+  const std::string id = shop.contract(customer, pack, shop.product(kLease)).at("id");
+
+  const auto key = fresh_key();
+  auto first = shop.pay(id, 20000, key);
+  for (int i = 0; i < 2; ++i) {
+    auto again = shop.post("/v1/payments",
+                           {{"contract_id", id}, {"amount", 20000}, {"currency", "KES"},
+                            {"method", "cash"}},
+                           key);
+    CHECK(again.status == 201);
+    CHECK(again.json().at("id") == first.at("id"));
+  }
+  // The same key with another body is refused.
+  auto other = shop.post("/v1/payments",
+                         {{"contract_id", id}, {"amount", 20001}, {"currency", "KES"},
+                          {"method", "cash"}},
+                         key);
+  CHECK(other.status == 422);
+  shop.contract_when(id, [](const json& c) { return c.at("state") == "active"; });
+  CHECK(shop.get("/v1/payments?customer_id=" + customer).at("items").size() == 1);
+  check_ledger(shop.ledger(id), shop.get("/v1/contracts/" + id).at("balance"));
+  CHECK(shop.get("/v1/contracts/" + id).at("ledger_seq") == 2);  // the schedule and one payment
+}
+
+TEST_CASE("payments that cannot be right are refused and change nothing", "[integration][money]") {
+  auto server = money_server(Backend::sqlite);
+  auto shop = open_shop(server, "badpay");
+  const auto customer = shop.customer("Dan Kamau", "+254700000004");
+  const auto pack = shop.stocked_pack("BAD-1");
+  const std::string id = shop.contract(customer, pack, shop.product(kLease)).at("id");
+  auto pay = [&](const json& body) { return shop.post("/v1/payments", body); };
+
+  CHECK(pay({{"contract_id", id}, {"amount", 100}, {"currency", "USD"}, {"method", "cash"}})
+            .status == 422);
+  CHECK(pay({{"contract_id", id}, {"amount", 0}, {"currency", "KES"}, {"method", "cash"}})
+            .status == 400);
+  CHECK(pay({{"contract_id", id}, {"amount", 10.5}, {"currency", "KES"}, {"method", "cash"}})
+            .status == 400);
+  CHECK(pay({{"contract_id", id}, {"amount", 100}, {"currency", "KES"}, {"method", "barter"}})
+            .status == 400);
+  CHECK(pay({{"amount", 100}, {"currency", "KES"}, {"method", "cash"}}).status == 400);
+  CHECK(pay({{"contract_id", "con_01JD3K6W7M8N9P0Q1R2S3T4V5W"},
+             {"amount", 100},
+             {"currency", "KES"},
+             {"method", "cash"}})
+            .status == 422);
+  CHECK(shop.api.call("POST", "/v1/payments", shop.key,
+                      json{{"contract_id", id}, {"amount", 100}, {"currency", "KES"},
+                           {"method", "cash"}}
+                          .dump())
+            .status == 400);  // no Idempotency-Key
+  auto first = pay({{"contract_id", id},
+                    {"amount", 100},
+                    {"currency", "KES"},
+                    {"method", "bank"},
+                    {"reference", "TX-1"}});
+  CHECK(first.status == 201);
+  auto again = pay({{"contract_id", id},
+                    {"amount", 100},
+                    {"currency", "KES"},
+                    {"method", "bank"},
+                    {"reference", "TX-1"}});
+  CHECK(again.status == 409);
+  CHECK(again.body.find(first.json().at("id").get<std::string>()) != std::string::npos);
+  CHECK(shop.get("/v1/payments?customer_id=" + customer).at("items").size() == 1);
+
+  // A pack already under contract cannot be signed again.
+  auto second = shop.post("/v1/contracts", {{"customer_id", customer},
+                                            {"device_id", pack},
+                                            {"product_id", shop.product(kLease)}});
+  CHECK(second.status == 409);
+}
+
+TEST_CASE("a provider webhook delivered three times credits once", "[integration][money]") {
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = money_server(backend);
+  auto shop = open_shop(server, "hook");
+  const auto customer = shop.customer("Esther Achieng", "+254700000005");
+  const auto pack = shop.stocked_pack("HOOK-1");
+  const std::string id = shop.contract(customer, pack, shop.product(kLease)).at("id");
+  auto made = shop.ok(shop.api.call("POST", "/v1/webhook-secrets", shop.org.owner_key,
+                                    json{{"provider", "mpesa"}}.dump()),
+                      201);
+  const std::string secret = made.at("secret");
+  const std::string path = made.at("webhook_path");
+
+  auto deliver = [&](const json& body, const std::string& signing_secret) {
+    const std::string text = body.dump();
+    const auto t = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+    return shop.api.call(
+        "POST", path, "", text,
+        {{"X-Cellfleet-Signature",
+          "t=" + std::to_string(t) + ",v1=" +
+              provider_signature(signing_secret, t, text)}});
+  };
+  // The customer pays by phone number as the account.
+  const json callback = {{"transaction_id", "QK7X1ABC"},
+                         {"amount", 20000},
+                         {"currency", "KES"},
+                         {"account", "+254700000005"}};
+  auto first = deliver(callback, secret);
+  INFO(first.body);
+  REQUIRE(first.status == 201);
+  for (int i = 0; i < 2; ++i) {
+    auto again = deliver(callback, secret);
+    CHECK(again.status == 200);
+    CHECK(again.json().at("duplicate") == true);
+    CHECK(again.json().at("payment_id") == first.json().at("payment_id"));
+  }
+  CHECK(deliver(callback, "whsec_not_the_secret").status == 401);
+  CHECK(shop.api.call("POST", path, "", callback.dump()).status == 401);  // unsigned
+  shop.contract_when(id, [](const json& c) { return c.at("state") == "active"; });
+  CHECK(shop.get("/v1/payments?customer_id=" + customer).at("items").size() == 1);
+  CHECK(shop.get("/v1/contracts/" + id).at("ledger_seq") == 2);
+}
+
+TEST_CASE("fifty concurrent payments on one contract leave the ledger exact to the minor unit",
+          "[integration][money]") {
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = money_server(backend);
+  auto shop = open_shop(server, "rush");
+  const auto customer = shop.customer("Faith Muthoni", "+254700000006");
+  const auto pack = shop.stocked_pack("RUSH-1");
+  auto signed_ = shop.contract(customer, pack, shop.product(kLease));
+  const std::string id = signed_.at("id");
+  const std::int64_t owed = signed_.at("balance");
+
+  std::vector<std::future<int>> posts;
+  std::int64_t paid = 0;
+  for (int i = 0; i < 50; ++i) {
+    const std::int64_t amount = 997 + i;  // odd amounts across installment boundaries
+    paid += amount;
+    posts.push_back(std::async(std::launch::async, [&shop, id, amount] {
+      return shop.post("/v1/payments", {{"contract_id", id},
+                                        {"amount", amount},
+                                        {"currency", "KES"},
+                                        {"method", "mobile_money"}})
+          .status;
+    }));
+  }
+  for (auto& p : posts) CHECK(p.get() == 201);
+  auto settled = shop.contract_when(id, [](const json& c) { return c.at("ledger_seq") == 51; });
+  CHECK(settled.at("balance") == owed - paid);
+  std::int64_t allocated = 0;
+  for (const auto& inst : settled.at("installments")) {
+    for (const char* part : {"paid_fee", "paid_penalty", "paid_interest", "paid_principal"}) {
+      allocated += inst.at(part).get<std::int64_t>();
+    }
+  }
+  CHECK(allocated == paid);
+  check_ledger(shop.ledger(id), owed - paid);
+}
