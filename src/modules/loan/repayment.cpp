@@ -226,6 +226,26 @@ std::int64_t buy_credit(nlohmann::json& contract, std::int64_t amount, std::int6
   return seconds;
 }
 
+DueAnnouncements due_announcements(const nlohmann::json& contract, const OrgCalendar& calendar,
+                                   std::int64_t now_s) {
+  DueAnnouncements out;
+  const std::int64_t announced = contract.value("announced_through", std::int64_t{-1});
+  const auto today = calendar.local_date(now_s);
+  const auto& installments = contract.at("installments");
+  for (std::size_t i = 0; i < installments.size(); ++i) {
+    const auto& inst = installments[i];
+    if (num(inst, "n") <= announced) continue;
+    const auto due = parse_date(inst.at("due"));
+    if (OrgCalendar::days_between(due, today) >= 0) {
+      out.indexes.push_back(i);
+    } else {
+      out.next_due_start = calendar.start_of_day(due);
+      break;
+    }
+  }
+  return out;
+}
+
 PayoffQuote payoff_quote(const nlohmann::json& installments, year_month_day today) {
   PayoffQuote q;
   for (const auto& inst : installments) {

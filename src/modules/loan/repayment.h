@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -76,6 +77,16 @@ Standing payg_standing(const nlohmann::json& contract, std::int64_t now_s);
 // Adds a PAYG payment's credit: moves credit_until (from now_s when it already ran out) and
 // credit_remainder. Returns the seconds bought.
 std::int64_t buy_credit(nlohmann::json& contract, std::int64_t amount, std::int64_t now_s);
+
+// Installments whose due day has begun at now_s and that were not announced yet (number greater
+// than the contract's announced_through), and the first instant of the next unannounced
+// installment's due day (when the scheduler must look again).
+struct DueAnnouncements {
+  std::vector<std::size_t> indexes;  // into installments
+  std::optional<std::int64_t> next_due_start;
+};
+DueAnnouncements due_announcements(const nlohmann::json& contract, const OrgCalendar& calendar,
+                                   std::int64_t now_s);
 
 struct PayoffQuote {
   Allocation due;                   // what settles the contract today

@@ -59,6 +59,42 @@ ContractChange::ContractChange(storage::Item c) : contract(std::move(c)) {
   if (contract.contains("check_sk")) read_check_sk = contract.at("check_sk").get<std::string>();
   read_state = contract.value("state", "");
   read_bucket = contract.value("delinquency_bucket", "current");
+  if (contract.contains("installments")) {
+    for (const auto& inst : contract.at("installments")) {
+      if (inst.contains("paid_at")) read_paid.insert(inst.at("n").get<std::int64_t>());
+    }
+  }
+}
+
+void ContractChange::announce_installments(const OrgCalendar& calendar, std::int64_t now,
+                                           std::optional<std::int64_t>& next_check) {
+  auto& c = contract;
+  const auto due = due_announcements(c, calendar, now);
+  for (auto i : due.indexes) {
+    const auto& inst = c.at("installments")[i];
+    events.push_back({"contract.installment_due",
+                      {{"customer_id", c.at("customer_id")},
+                       {"n", inst.at("n")},
+                       {"due", inst.at("due")},
+                       {"principal", inst.at("principal")},
+                       {"interest", inst.at("interest")},
+                       {"fee", inst.at("fee")},
+                       {"currency", c.at("currency")}}});
+    c["announced_through"] = inst.at("n");
+  }
+  if (due.next_due_start && (!next_check || *due.next_due_start < *next_check)) {
+    next_check = due.next_due_start;
+  }
+  for (const auto& inst : c.at("installments")) {
+    const std::int64_t n = inst.at("n");
+    if (inst.contains("paid_at") && !read_paid.contains(n)) {
+      events.push_back({"contract.installment_paid",
+                        {{"customer_id", c.at("customer_id")},
+                         {"n", n},
+                         {"due", inst.at("due")},
+                         {"paid_at", inst.at("paid_at")}}});
+    }
+  }
 }
 
 bool ContractChange::commit_into(Context& ctx, const OrgCalendar& calendar,
@@ -84,6 +120,7 @@ bool ContractChange::commit_into(Context& ctx, const OrgCalendar& calendar,
       c["delinquency_bucket"] = s.bucket;
     }
     next_check = s.next_check;
+    if (kind == "lease_to_own") announce_installments(calendar, now, next_check);
   }
   const std::string state = c.at("state");
   const auto access_event = transition_event(kind, read_state, state, payment_applied);
@@ -278,6 +315,7 @@ void Settlement::apply_payment(const events::Event& event, storage::WriteBatch& 
   change.events.push_back({"contract.payment_applied",
                            {{"payment_id", payment_id},
                             {"customer_id", c.at("customer_id")},
+                            {"kind", c.at("kind")},
                             {"amount", amount - leftover},
                             {"currency", c.at("currency")},
                             {"method", p.value("method", "")},

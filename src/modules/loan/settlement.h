@@ -9,10 +9,15 @@
 //
 // Events (subject: the contract): contract.activated, contract.credit_extended,
 // contract.overdue, contract.credit_expired, contract.paid_off (contracts/loan_events.h), and
-// contract.payment_applied {payment_id, amount, allocation, balance},
-// contract.delinquency_changed {from, to, days_past_due}.
+// contract.payment_applied {payment_id, customer_id, kind, amount, currency, method, allocation,
+// balance},
+// contract.delinquency_changed {from, to, days_past_due},
+// contract.installment_due {customer_id, n, due, principal, interest, fee, currency} once per
+// installment when its due day begins (installment 0, the deposit, when the contract is signed),
+// contract.installment_paid {customer_id, n, due, paid_at} when the last of it is paid.
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,12 +40,19 @@ struct ContractChange {
   std::optional<std::string> read_check_sk;   // the check item to delete
   std::string read_state;
   std::string read_bucket;
+  std::set<std::int64_t> read_paid;  // numbers of the installments already paid when read
   std::vector<LedgerLine> lines;
   bool payment_applied = false;  // a payment extended credit: say so even when the state stays
   std::vector<std::pair<std::string, nlohmann::json>> events;  // extra events, type and data
 
   // Re-evaluates, appends everything to batch. Returns false when nothing changed at all.
   bool commit_into(Context& ctx, const OrgCalendar& calendar, storage::WriteBatch& batch);
+
+ private:
+  // Queues the installment_due and installment_paid events; moves next_check to the next due day
+  // when that comes first.
+  void announce_installments(const OrgCalendar& calendar, std::int64_t now,
+                             std::optional<std::int64_t>& next_check);
 };
 
 // The payload every contract event carries (contracts/loan_events.h).
