@@ -16,6 +16,7 @@ namespace cellfleet::contracts::loan_events {
 inline constexpr std::string_view kActivated = "contract.activated";        // deposit paid: runs
 inline constexpr std::string_view kCreditExtended = "contract.credit_extended";  // may run
 inline constexpr std::string_view kOverdue = "contract.overdue";           // past grace: lock
+inline constexpr std::string_view kDefaulted = "contract.defaulted";  // 90+ days past due: lock
 inline constexpr std::string_view kCreditExpired = "contract.credit_expired";  // PAYG: lock
 inline constexpr std::string_view kPaidOff = "contract.paid_off";  // the customer owns it
 inline constexpr std::string_view kCancelled = "contract.cancelled";       // pack returned: lock
@@ -26,7 +27,8 @@ inline constexpr std::string_view kWrittenOff = "contract.written_off";    // lo
 enum class Access { unlocked, locked, permanently_unlocked };
 inline std::optional<Access> access_after(std::string_view type) {
   if (type == kActivated || type == kCreditExtended) return Access::unlocked;
-  if (type == kOverdue || type == kCreditExpired || type == kCancelled || type == kWrittenOff) {
+  if (type == kOverdue || type == kDefaulted || type == kCreditExpired || type == kCancelled ||
+      type == kWrittenOff) {
     return Access::locked;
   }
   if (type == kPaidOff) return Access::permanently_unlocked;

@@ -1,6 +1,8 @@
 // Money, end to end on both backends: customers sign lease-to-own and PAYG contracts for packs,
 // payments move through the event chain to the packs' lock and unlock commands, and the clock
 // (test mode) crosses due dates and grace periods.
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
@@ -244,7 +246,7 @@ TEST_CASE("a PAYG battery runs for the days it was paid and locks when the credi
   const auto pack = shop.stocked_pack("PAYG-1");
   const auto product = shop.product({{"name", "Daily rental"},
                                      {"kind", "payg"},
-                                     {"terms", {{"price_per_day", 3000}, {"minimum_top_up", 1000}}}});
+                                     {"terms", {{"price_per_day", 3000}}}});
   const std::string id = shop.contract(customer, pack, product).at("id");
 
   // 45.00 at 30.00 a day buys 1.5 days, kept exactly in seconds.
@@ -340,6 +342,25 @@ TEST_CASE("payments that cannot be right are refused and change nothing", "[inte
   CHECK(again.body.find(first.json().at("id").get<std::string>()) != std::string::npos);
   CHECK(shop.get("/v1/payments?customer_id=" + customer).at("items").size() == 1);
 
+  // A PAYG contract's limits: the minimum top-up, and no credit beyond the maximum days.
+  const auto payg = shop.product(
+      {{"name", "Short rental"},
+       {"kind", "payg"},
+       {"terms", {{"price_per_day", 3000}, {"minimum_top_up", 1000}, {"maximum_credit_days", 2}}}});
+  const auto other_pack = shop.stocked_pack("BAD-2");
+  const std::string rental = shop.contract(customer, other_pack, payg).at("id");
+  auto top_up = [&](std::int64_t amount) {
+    return pay({{"contract_id", rental}, {"amount", amount}, {"currency", "KES"},
+                {"method", "cash"}});
+  };
+  auto small = top_up(999);
+  CHECK(small.status == 422);
+  CHECK(small.body.find("minimum top-up") != std::string::npos);
+  CHECK(top_up(6001).status == 422);  // 2 days cost 6,000
+  CHECK(top_up(6000).status == 201);
+  shop.contract_when(rental, [](const json& c) { return c.at("state") == "active"; });
+  CHECK(top_up(1000).status == 422);  // the credit is full
+
   // A pack already under contract cannot be signed again.
   auto second = shop.post("/v1/contracts", {{"customer_id", customer},
                                             {"device_id", pack},
@@ -429,4 +450,130 @@ TEST_CASE("fifty concurrent payments on one contract leave the ledger exact to t
   }
   CHECK(allocated == paid);
   check_ledger(shop.ledger(id), owed - paid);
+}
+
+TEST_CASE("payments committed just before a kill -9 unlock their batteries once after restart",
+          "[integration][money]") {
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto env = backend_env(backend);
+  env["CELLFLEET_PLATFORM_ADMIN_TOKEN"] = kPlatformToken;
+  env["CELLFLEET_LOANS_CHECK_INTERVAL_SECONDS"] = "1";
+  env["CELLFLEET_EVENTS_LEASE_MS"] = "2000";  // the dead server's shard leases lapse sooner
+  auto first = std::make_unique<ServerProcess>(std::vector<std::string>{}, env);
+  auto shop = open_shop(*first, "crash");
+  const auto product = shop.product(kLease);
+  std::vector<std::pair<std::string, std::string>> signed_;  // contract, pack
+  for (int i = 0; i < 6; ++i) {
+    const auto customer = shop.customer("Crash " + std::to_string(i),
+                                        "+25470100000" + std::to_string(i));
+    const auto pack = shop.stocked_pack("CRASH-" + std::to_string(i));
+    signed_.emplace_back(shop.contract(customer, pack, product).at("id"), pack);
+  }
+  // Every deposit is acknowledged (committed with its event); the server dies at once, while
+  // the dispatcher is delivering them.
+  for (const auto& [contract, pack] : signed_) shop.pay(contract, 20000);
+  REQUIRE(first->signal_and_wait(SIGKILL, std::chrono::seconds(10)) != -1);
+
+  const auto data_dir = first->data_dir().string();
+  ServerProcess second({"--data-dir", data_dir}, env);
+  shop.api = Api{second.port()};
+  for (const auto& [contract, pack] : signed_) {
+    shop.contract_when(contract, [](const json& c) { return c.at("state") == "active"; });
+    shop.access_when(pack, "unlocked");
+  }
+  std::this_thread::sleep_for(1500ms);  // a sweep more: nothing is applied twice
+  for (const auto& [contract, pack] : signed_) {
+    INFO(contract);
+    CHECK(shop.commands(pack).size() == 1);
+    auto c = shop.get("/v1/contracts/" + contract);
+    CHECK(c.at("ledger_seq") == 2);  // the schedule and the one payment
+    check_ledger(shop.ledger(contract), c.at("balance"));
+  }
+}
+
+TEST_CASE("a rescheduled overdue lease runs again and still owes exactly its principal",
+          "[integration][money]") {
+  auto server = money_server(Backend::sqlite);
+  auto shop = open_shop(server, "resched");
+  const auto customer = shop.customer("Grace Wambui", "+254700000007");
+  const auto pack = shop.stocked_pack("RES-1");
+  const std::string id = shop.contract(customer, pack, shop.product(kLease)).at("id");
+  shop.pay(id, 20000);
+  shop.access_when(pack, "unlocked");
+  shop.advance(12 * 86400);
+  shop.contract_when(id, [](const json& c) { return c.at("state") == "overdue"; });
+  shop.access_when(pack, "locked");
+
+  auto res = shop.post("/v1/contracts/" + id + "/reschedule",
+                       {{"installments", 8}, {"reason", "harvest failed; longer terms agreed"}});
+  INFO(res.body);
+  REQUIRE(res.status == 200);
+  auto c = res.json();
+  CHECK(c.at("state") == "active");
+  std::int64_t principal = 0;
+  std::int64_t new_installments = 0;
+  for (const auto& inst : c.at("installments")) {
+    principal += inst.at("principal").get<std::int64_t>();
+    if (inst.at("n").get<int>() > 4) ++new_installments;
+  }
+  CHECK(principal == 100000);  // the deposit and the rescheduled 80,000.00
+  CHECK(new_installments == 8);
+  CHECK(c.at("installments")[1].at("n") == 5);  // numbering continues; 1..4 are gone
+  CHECK(c.at("installments")[1].at("fee") == 500);  // the unpaid late fee is carried
+  shop.access_when(pack, "unlocked");
+  check_ledger(shop.ledger(id), c.at("balance"));
+  CHECK(shop.ledger(id).back().at("kind") == "reschedule");
+
+  auto balance = shop.get("/v1/customers/" + customer + "/balance");
+  CHECK(balance.at("owed") == c.at("balance"));
+  CHECK(balance.at("contracts").size() == 1);
+  CHECK(shop.api.call("GET", "/v1/customers/cus_01JD3K6W7M8N9P0Q1R2S3T4V5W/balance", shop.key)
+            .status == 404);
+  // A paid-off or PAYG contract cannot be rescheduled; bad input is a 400.
+  CHECK(shop.post("/v1/contracts/" + id + "/reschedule", {{"installments", 0}, {"reason", "x"}})
+            .status == 400);
+}
+
+TEST_CASE("a reversed payment is taken back and its battery stops again", "[integration][money]") {
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = money_server(backend);
+  auto shop = open_shop(server, "reverse");
+  const auto customer = shop.customer("Hassan Ali", "+254700000008");
+  const auto pack = shop.stocked_pack("REV-1");
+  const auto product =
+      shop.product({{"name", "Daily"}, {"kind", "payg"}, {"terms", {{"price_per_day", 3000}}}});
+  const std::string id = shop.contract(customer, pack, product).at("id");
+  shop.pay(id, 3000);
+  auto top_up = shop.pay(id, 6000);
+  auto active = shop.contract_when(id, [](const json& c) { return c.at("ledger_seq") == 2; });
+  shop.access_when(pack, "unlocked");
+  const std::int64_t until = active.at("credit_until");
+
+  // Reversing the 60.00 takes its two days back, to the second.
+  auto reversed = shop.post("/v1/payments/" + top_up.at("id").get<std::string>() + "/reverse",
+                            {{"reason", "the cheque bounced"}});
+  INFO(reversed.body);
+  REQUIRE(reversed.status == 200);
+  CHECK(reversed.json().at("status") == "reversed");
+  auto after = shop.contract_when(id, [](const json& c) { return c.at("ledger_seq") == 3; });
+  CHECK(after.at("credit_until") == until - 2 * 86400);
+  CHECK(after.at("credit_remainder") == active.at("credit_remainder"));
+  CHECK(shop.post("/v1/payments/" + top_up.at("id").get<std::string>() + "/reverse",
+                  {{"reason", "again"}})
+            .status == 409);
+  check_ledger(shop.ledger(id), -3000);
+
+  // Reversing the first payment too leaves no credit: the battery locks.
+  const auto payments = shop.get("/v1/payments?customer_id=" + customer);
+  std::string other;
+  for (const auto& p : payments.at("items")) {
+    if (p.at("id") != top_up.at("id")) other = p.at("id");
+  }
+  REQUIRE(shop.post("/v1/payments/" + other + "/reverse", {{"reason", "duplicate entry"}})
+              .status == 200);
+  shop.contract_when(id, [](const json& c) { return c.at("ledger_seq") == 4; });
+  shop.access_when(pack, "locked");
+  check_ledger(shop.ledger(id), 0);
 }

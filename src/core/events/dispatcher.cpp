@@ -14,6 +14,15 @@ namespace {
 const std::string kTable(kEventsTable);
 constexpr std::int64_t kMinRetryWaitMs = 20;
 
+// True when the batch puts an outbox item: the handler published events.
+bool publishes_events(const storage::WriteBatch& batch) {
+  for (const auto& op : batch.ops) {
+    const auto* put = std::get_if<storage::Put>(&op);
+    if (put && put->item.value("pk", "").rfind("outbox#", 0) == 0) return true;
+  }
+  return false;
+}
+
 // Lag from occurred_at to applied spans milliseconds (happy path) to hours (a retried event).
 std::vector<std::uint64_t> lag_buckets_us() {
   return {1'000,     5'000,     10'000,     50'000,     100'000,     500'000,
@@ -43,6 +52,7 @@ struct Dispatcher::Subscriber {
   std::string name;
   std::vector<std::string> types;
   Handler handler;
+  AfterCommit after_commit;
   Counter& delivered;
   Counter& retries;
   Counter& dead_letters;
@@ -103,13 +113,13 @@ Dispatcher::~Dispatcher() {
 }
 
 void Dispatcher::register_subscriber(std::string name, std::vector<std::string> types,
-                                     Handler handler) {
+                                     Handler handler, AfterCommit after_commit) {
   if (!valid_subscriber_name(name)) {
     throw std::invalid_argument("subscriber name must be 1-64 of [A-Za-z0-9_.-]: " + name);
   }
   const Labels labels{{"subscriber", name}};
   auto subscriber = std::unique_ptr<Subscriber>(new Subscriber{
-      name, std::move(types), std::move(handler),
+      name, std::move(types), std::move(handler), std::move(after_commit),
       metrics_.counter("events_delivered_total", "Events applied by a subscriber", labels),
       metrics_.counter("events_handler_retries_total",
                        "Handler failures that were scheduled for a retry", labels),
@@ -300,6 +310,7 @@ Dispatcher::Outcome Dispatcher::apply(std::size_t shard, OutboxEntry& entry,
                                        {"applied_at", now_ms},
                                        {"expires_at", now_ms / 1000 + options_.inbox_ttl.count()}},
                                       storage::Condition::must_not_exist()});
+  const bool publishes = publishes_events(effects);
   for (auto& op : effects.ops) batch.ops.push_back(std::move(op));
   batch.ops.push_back(finish_op(entry, subscriber.name, last));
 
@@ -329,6 +340,8 @@ Dispatcher::Outcome Dispatcher::apply(std::size_t shard, OutboxEntry& entry,
   }
   retries_[shard].erase(entry.key.sk + "\n" + subscriber.name);
   if (applied_now) {
+    if (publishes) notify();  // the events the effects published are next
+    if (subscriber.after_commit) subscriber.after_commit(entry.event);
     subscriber.delivered.inc();
     subscriber.lag.observe_us(
         static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_ms - entry.event.occurred_at)) *

@@ -17,6 +17,10 @@
 // Several instances may share one store: each outbox shard is delivered only by the holder of
 // its lease (shard_lease.h).
 //
+// Effects that publish events (a handler calling Publisher::publish on its effects batch) wake the
+// delivery thread once committed, so a chain of subscribers (payment -> contract -> battery)
+// runs without waiting for the next sweep.
+//
 // Thread-safe. Handlers run on the dispatcher's thread (or the caller's, in run_once), one at a
 // time; they may call notify() but not run_once() or stop().
 
@@ -48,6 +52,10 @@ namespace cellfleet::events {
 // Reads what it needs from the store and appends its effects (at most kMaxBatchOps - 2
 // operations) to effects. Throwing means "not applied, try again later".
 using Handler = std::function<void(const Event& event, storage::WriteBatch& effects)>;
+// Called on the dispatcher's thread after a handler's effects for event were committed (not for a
+// redelivery whose effects were dropped): wakes what waits for them, e.g. a pack's long-poll.
+// Must not throw and must not touch the store.
+using AfterCommit = std::function<void(const Event& event)>;
 
 struct DispatcherOptions {
   std::string instance_id;  // this process's name in lease items; "" makes an "ins_" id
@@ -72,7 +80,8 @@ class Dispatcher {
 
   // Subscribes name (unique, [A-Za-z0-9_.-]) to the listed event types ("*" for every type).
   // Throws std::invalid_argument for a bad or duplicate name.
-  void register_subscriber(std::string name, std::vector<std::string> types, Handler handler);
+  void register_subscriber(std::string name, std::vector<std::string> types, Handler handler,
+                           AfterCommit after_commit = {});
 
   // Starts the delivery thread; it delivers what is in the outbox at once (healing a crash), then
   // on every notify() and every sweep_interval. Idempotent.

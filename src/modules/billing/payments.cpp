@@ -78,6 +78,15 @@ storage::Item Payments::append(storage::WriteBatch& batch, const std::string& or
       throw unprocessable("customer_id", fmt::format("contract {} belongs to another customer",
                                                      *p.contract_id));
     }
+    if (p.within_limits && p.amount < contract->minimum_payment) {
+      throw unprocessable("amount", fmt::format("the contract's minimum top-up is {}",
+                                                contract->minimum_payment));
+    }
+    if (p.within_limits && contract->maximum_payment && p.amount > *contract->maximum_payment) {
+      throw unprocessable(
+          "amount", fmt::format("at most {} buys credit up to the product's maximum credit days",
+                                *contract->maximum_payment));
+    }
     customer_id = contract->customer_id;
   } else if (!ctx_.find_customer(org_id, customer_id)) {
     throw unprocessable("customer_id", "no customer " + customer_id);
@@ -94,6 +103,7 @@ storage::Item Payments::append(storage::WriteBatch& batch, const std::string& or
                         {"customer_id", customer_id},
                         {"method", p.method},
                         {"status", "received"},
+                        {"version", 1},
                         {"received_at", format_utc(p.received_at.value_or(now))},
                         {"recorded_at", format_utc(now)},
                         {"recorded_by", actor},
@@ -182,12 +192,62 @@ http::Response Payments::create(http::Request& req) {
   return res;
 }
 
-http::Response Payments::get(http::Request& req) {
+storage::Item Payments::payment_of(const http::Request& req) const {
   const std::string id = req.param("payment_id");
   std::optional<storage::Item> item;
-  if (is_id(id, "pay")) item = ctx_.store.get(kTable, {payment_pk(req.caller().org_id, id), "payment"});
+  if (is_id(id, "pay")) {
+    item = ctx_.store.get(kTable, {payment_pk(req.caller().org_id, id), "payment"});
+  }
   if (!item) throw Error(ErrorKind::not_found, "no payment " + id);
-  return http::Response::json(200, payment_view(*item));
+  return *item;
+}
+
+http::Response Payments::get(http::Request& req) {
+  return http::Response::json(200, payment_view(payment_of(req)));
+}
+
+http::Response Payments::reverse(http::Request& req) {
+  const auto& caller = req.caller();
+  auto payment = payment_of(req);  // a 404 whatever the body
+  auto body = parse_json_object(req);
+  JsonFields in(body);
+  auto reason = in.required_string("reason", 1, 500);
+  in.finish();
+  const std::string id = payment.at("id");
+  if (payment.at("status") != "received") {
+    throw Error(ErrorKind::conflict, "payment " + id + " is already " +
+                                         payment.at("status").get<std::string>());
+  }
+  if (auto blocker = ctx_.contracts().reversal_blocker(caller.org_id, id)) {
+    throw Error(ErrorKind::conflict, "payment " + id + " cannot be reversed: " + *blocker);
+  }
+  const std::int64_t version = payment.value("version", std::int64_t{1});
+  const std::string now = format_utc(ctx_.clock.epoch_seconds());
+  nlohmann::json set = {{"status", "reversed"},
+                        {"reversed_at", now},
+                        {"reversed_by", caller.actor()},
+                        {"reversal_reason", reason},
+                        {"version", version + 1}};
+  storage::WriteBatch batch;
+  batch.ops.push_back(storage::Update{kTable, {payment.at("pk"), "payment"}, set, {},
+                                      payment.contains("version")
+                                          ? storage::Condition::version_is(version)
+                                          : storage::Condition::must_exist()});
+  nlohmann::json data = {{"payment_id", id},
+                         {"customer_id", payment.at("customer_id")},
+                         {"amount", payment.at("amount")},
+                         {"currency", payment.at("currency")},
+                         {"reason", reason},
+                         {"actor", caller.actor()}};
+  if (payment.contains("contract_id")) data["contract_id"] = payment.at("contract_id");
+  ctx_.events.publish(batch, caller.org_id, "payment.reversed", id, std::move(data));
+  try {
+    ctx_.events.commit(batch);
+  } catch (const storage::ConditionFailed&) {
+    throw Error(ErrorKind::conflict, "payment " + id + " changed meanwhile; read it again");
+  }
+  for (auto& [k, v] : set.items()) payment[k] = v;
+  return http::Response::json(200, payment_view(payment));
 }
 
 http::Response Payments::list(http::Request& req) {
@@ -213,6 +273,9 @@ void Payments::register_routes(http::Router& router) {
   router.add("POST", "/v1/payments", kCollectors, bind(&Payments::create));
   router.add("GET", "/v1/payments", Access::any_member(), bind(&Payments::list));
   router.add("GET", "/v1/payments/{payment_id}", Access::any_member(), bind(&Payments::get));
+  router.add("POST", "/v1/payments/{payment_id}/reverse",
+             Access::members({Role::owner, Role::admin, Role::finance}),
+             bind(&Payments::reverse));
 }
 
 }  // namespace cellfleet::billing

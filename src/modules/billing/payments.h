@@ -4,6 +4,10 @@
 //   POST /v1/payments            Idempotency-Key required; 201 with the payment
 //   GET  /v1/payments/{payment_id}
 //   GET  /v1/payments?customer_id=&limit=&cursor=
+//   POST /v1/payments/{payment_id}/reverse   {reason}: owner, admin, finance. The payment is kept
+//        (status "reversed") and payment.reversed undoes what it paid: a "reversal" entry in the
+//        contract's ledger, the installments or PAYG credit it paid taken back (which may lock
+//        the battery). 409 when already reversed, not applied yet, or its contract is closed.
 //
 // A payment names a contract (its customer is the contract's) or only a customer (the loan
 // module applies it to the customer's open contract that is most behind, or keeps it as the
@@ -38,6 +42,9 @@ struct NewPayment {
   std::optional<std::string> provider;  // set for payments reported by a provider's webhook
   std::optional<std::int64_t> received_at;  // epoch s; now when unset
   std::optional<std::string> notes;
+  // An operator's payment is held to the contract's PAYG limits (minimum top-up, maximum credit
+  // days); a provider's is not: that money was already taken from the customer.
+  bool within_limits = true;
 };
 
 bool is_payment_method(const std::string& method);
@@ -61,6 +68,9 @@ class Payments {
   http::Response create(http::Request& req);
   http::Response get(http::Request& req);
   http::Response list(http::Request& req);
+  http::Response reverse(http::Request& req);
+  // The payment a request names ({payment_id}), in the caller's organization; 404 otherwise.
+  storage::Item payment_of(const http::Request& req) const;
 
   Context& ctx_;
 };

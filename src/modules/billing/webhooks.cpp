@@ -158,6 +158,7 @@ http::Response Webhooks::receive(http::Request& req) {
   in.finish();
   p.method = "mobile_money";
   p.provider = provider;
+  p.within_limits = false;
   p.reference = provider + ":" + txn;
 
   auto duplicate = [&]() -> std::optional<http::Response> {

@@ -34,14 +34,18 @@ nlohmann::json event_ref(const events::Event& e) {
 void AccessPolicy::subscribe(events::Dispatcher& dispatcher) {
   std::vector<std::string> types;
   for (auto t : {loan_events::kActivated, loan_events::kCreditExtended, loan_events::kOverdue,
+                 loan_events::kDefaulted,
                  loan_events::kCreditExpired, loan_events::kPaidOff, loan_events::kCancelled,
                  loan_events::kWrittenOff}) {
     types.emplace_back(t);
   }
-  dispatcher.register_subscriber("device.access", std::move(types),
-                                 [this](const events::Event& e, storage::WriteBatch& effects) {
-                                   apply(e, effects);
-                                 });
+  dispatcher.register_subscriber(
+      "device.access", std::move(types),
+      [this](const events::Event& e, storage::WriteBatch& effects) { apply(e, effects); },
+      // A command queued for the pack: its parked fetch answers now, not at its next re-check.
+      [this](const events::Event& e) {
+        commands_.notify_queued(e.org_id, e.data.value("device_id", ""));
+      });
 }
 
 void AccessPolicy::apply(const events::Event& event, storage::WriteBatch& effects) {

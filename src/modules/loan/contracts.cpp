@@ -24,11 +24,42 @@ Error unprocessable(const std::string& field, const std::string& detail) {
   return Error(ErrorKind::unprocessable, detail, {{field, detail}});
 }
 
+}  // namespace
+
 Frequency frequency_of(const std::string& name) {
   if (name == "daily") return Frequency::daily;
   if (name == "weekly") return Frequency::weekly;
   return Frequency::monthly;
 }
+
+LoanTerms loan_terms(const nlohmann::json& terms, std::int64_t principal, int installments) {
+  LoanTerms t;
+  t.principal = principal;
+  t.annual_rate_bp = terms.at("annual_rate_bp");
+  t.installments = installments;
+  t.frequency = frequency_of(terms.at("frequency"));
+  t.method = terms.at("interest_method") == "flat" ? InterestMethod::flat
+                                                    : InterestMethod::declining_balance;
+  t.fee_per_installment = terms.at("fee_per_installment");
+  return t;
+}
+
+nlohmann::json installment_item(int n, std::chrono::year_month_day due) {
+  return nlohmann::json{{"n", n},         {"due", format_date(due)}, {"principal", 0},
+                        {"interest", 0},  {"fee", 0},                {"penalty", 0},
+                        {"paid_principal", 0}, {"paid_interest", 0}, {"paid_fee", 0},
+                        {"paid_penalty", 0}};
+}
+
+nlohmann::json installment_item(const Installment& inst, int n) {
+  auto item = installment_item(n, inst.due);
+  item["principal"] = inst.principal;
+  item["interest"] = inst.interest;
+  item["fee"] = inst.fee;
+  return item;
+}
+
+namespace {
 
 // The lease schedule: installment 0 (deposit + upfront fee) when anything is due at signing,
 // then the amortized installments.
@@ -36,33 +67,17 @@ nlohmann::json lease_installments(const nlohmann::json& terms, std::chrono::year
   auto installments = nlohmann::json::array();
   const std::int64_t deposit = terms.at("deposit");
   const std::int64_t upfront = terms.at("upfront_fee");
-  auto blank = [](int n, std::chrono::year_month_day due) {
-    return nlohmann::json{{"n", n},         {"due", format_date(due)}, {"principal", 0},
-                          {"interest", 0},  {"fee", 0},                {"penalty", 0},
-                          {"paid_principal", 0}, {"paid_interest", 0}, {"paid_fee", 0},
-                          {"paid_penalty", 0}};
-  };
   if (deposit + upfront > 0) {
-    auto first = blank(0, start);
+    auto first = installment_item(0, start);
     first["principal"] = deposit;
     first["fee"] = upfront;
     installments.push_back(first);
   }
-  LoanTerms t;
-  t.principal = terms.at("cash_price").get<std::int64_t>() - deposit;
-  t.annual_rate_bp = terms.at("annual_rate_bp");
-  t.installments = terms.at("installments").get<int>();
-  t.frequency = frequency_of(terms.at("frequency"));
-  t.method = terms.at("interest_method") == "flat" ? InterestMethod::flat
-                                                    : InterestMethod::declining_balance;
-  t.fee_per_installment = terms.at("fee_per_installment");
+  const auto t = loan_terms(terms, terms.at("cash_price").get<std::int64_t>() - deposit,
+                            terms.at("installments").get<int>());
   const auto first_due = due_dates(start, t.frequency, 2).at(1);
   for (const auto& inst : build_schedule(t, first_due)) {
-    auto item = blank(inst.number, inst.due);
-    item["principal"] = inst.principal;
-    item["interest"] = inst.interest;
-    item["fee"] = inst.fee;
-    installments.push_back(item);
+    installments.push_back(installment_item(inst, inst.number));
   }
   return installments;
 }
@@ -74,9 +89,38 @@ std::optional<contracts::ContractInfo> Contracts::find_contract(const std::strin
   auto c = ctx_.find_contract(org_id, contract_id);
   if (!c) return std::nullopt;
   const std::string state = c->at("state");
-  return contracts::ContractInfo{
-      c->at("id"), c->at("customer_id"), state, c->at("currency"),
-      state != "paid_off" && state != "cancelled" && state != "written_off"};
+  contracts::ContractInfo info;
+  info.id = c->at("id");
+  info.customer_id = c->at("customer_id");
+  info.state = state;
+  info.currency = c->at("currency");
+  info.open = state != "paid_off" && state != "cancelled" && state != "written_off";
+  if (c->at("kind") == "payg") {
+    const auto& terms = c->at("terms");
+    const std::int64_t price = terms.at("price_per_day");
+    const std::int64_t now = ctx_.clock.epoch_seconds();
+    const std::int64_t ahead = std::max<std::int64_t>(0, c->value("credit_until", now) - now);
+    const std::int64_t room = terms.value("maximum_credit_days", std::int64_t{365}) * 86400 - ahead;
+    info.minimum_payment = std::max<std::int64_t>(1, terms.value("minimum_top_up", std::int64_t{0}));
+    // room seconds x price / 86,400, without overflow for any price below 10^12.
+    info.maximum_payment = room <= 0 ? 0 : room / 86400 * price + room % 86400 * price / 86400;
+  }
+  return info;
+}
+
+std::optional<std::string> Contracts::reversal_blocker(const std::string& org_id,
+                                                      const std::string& payment_id) {
+  auto applied = ctx_.store.get(kTable, {keys::payment_applied(org_id, payment_id), "applied"});
+  if (!applied) return "the payment is not applied yet; retry in a moment";
+  if (!applied->contains("contract_id")) return std::nullopt;  // it is the customer's credit
+  auto c = ctx_.find_contract(org_id, applied->at("contract_id"));
+  if (!c) return std::nullopt;
+  const std::string state = c->at("state");
+  if (state == "paid_off" || state == "cancelled" || state == "written_off") {
+    return fmt::format("contract {} is {}: its payments stand", c->at("id").get<std::string>(),
+                       state);
+  }
+  return std::nullopt;
 }
 
 http::Response Contracts::sign(http::Request& req) {
@@ -254,13 +298,15 @@ http::Response Contracts::close(http::Request& req, const std::string& to) {
     auto c = ctx_.require_contract(caller.org_id, req.param("contract_id"));
     const std::string from = c.at("state");
     const bool allowed = to == "cancelled"
-                             ? (from == "pending_deposit" || from == "active" || from == "overdue")
-                             : from == "overdue";
+                             ? (from == "pending_deposit" || from == "active" ||
+                                from == "overdue" || from == "defaulted")
+                             : (from == "overdue" || from == "defaulted");
     if (!allowed) {
       throw Error(ErrorKind::conflict,
                   fmt::format("a {} contract cannot be {}; {}", from, to,
                               to == "cancelled" ? "only an open contract can be cancelled"
-                                                : "only an overdue contract can be written off"));
+                                                : "only an overdue or defaulted contract can be "
+                                                  "written off"));
     }
     const OrgCalendar calendar(c.at("time_zone").get<std::string>());
     ContractChange change(c);
@@ -315,6 +361,10 @@ void Contracts::register_routes(http::Router& router) {
   router.add("POST", "/v1/contracts/{contract_id}/cancel", kWriters, bind(&Contracts::cancel));
   router.add("POST", "/v1/contracts/{contract_id}/write-off", kFinance,
              bind(&Contracts::write_off));
+  router.add("POST", "/v1/contracts/{contract_id}/reschedule", kFinance,
+             bind(&Contracts::reschedule));
+  router.add("GET", "/v1/customers/{customer_id}/balance", Access::any_member(),
+             bind(&Contracts::customer_balance));
 }
 
 }  // namespace cellfleet::loan

@@ -16,6 +16,9 @@
 //   org#<org>#loan_checks      sk <epoch s:11>#<con>  when the scheduler must look at the contract
 //                                            next (credit expiry, a grace period or bucket ending)
 //   org#<org>#customer_credit#<cus>  sk credit   overpayment kept for the customer's next dues
+//   org#<org>#payment_applied#<pay>  sk applied  where a payment went (contract, the amounts per
+//                                            installment or the PAYG credit, what became customer
+//                                            credit): what a reversal undoes
 
 #include <cstdint>
 #include <optional>
@@ -61,6 +64,9 @@ std::string check_sk(std::int64_t epoch_s, const std::string& contract_id);
 std::string ledger_sk(std::int64_t seq);
 inline std::string customer_credit(const std::string& org, const std::string& customer) {
   return "org#" + org + "#customer_credit#" + customer;
+}
+inline std::string payment_applied(const std::string& org, const std::string& payment) {
+  return "org#" + org + "#payment_applied#" + payment;
 }
 }  // namespace keys
 

@@ -117,12 +117,45 @@ Allocation allocate(nlohmann::json& installments, std::int64_t amount, const std
   Allocation out;
   for (auto& inst : installments) {
     if (amount <= 0) break;
+    Allocation here;
     for (int i = 0; i < static_cast<int>(kOrder.size()); ++i) {
-      slot(out, i) += pay_component(inst, kOrder[static_cast<std::size_t>(i)], amount);
+      slot(here, i) = pay_component(inst, kOrder[static_cast<std::size_t>(i)], amount);
+      slot(out, i) += slot(here, i);
     }
+    if (here.total() == 0) continue;
     mark_paid(inst, paid_at);
+    auto part = here.to_json();
+    part["n"] = inst.at("n");
+    out.per_installment.push_back(std::move(part));
   }
   return out;
+}
+
+void unallocate(nlohmann::json& installments, const nlohmann::json& per_installment) {
+  for (const auto& part : per_installment) {
+    for (auto& inst : installments) {
+      if (inst.at("n") != part.at("n")) continue;
+      for (const auto& c : kOrder) {
+        inst[c.paid] = std::max<std::int64_t>(0, num(inst, c.paid) - num(part, c.owed));
+      }
+      if (installment_remaining(inst) > 0) inst.erase("paid_at");
+    }
+  }
+}
+
+void take_back_credit(nlohmann::json& contract, std::int64_t amount) {
+  const std::int64_t price = contract.at("terms").at("price_per_day");
+  const std::int64_t remainder = num(contract, "credit_remainder");
+  // Credit is worth credit_until x price + credit_remainder minor-unit-seconds; the payment's
+  // amount x 86,400 of it goes, from the remainder first.
+  const std::int64_t owed = amount * 86400 - remainder;
+  if (owed <= 0) {
+    contract["credit_remainder"] = -owed;
+    return;
+  }
+  const std::int64_t seconds = (owed + price - 1) / price;
+  contract["credit_until"] = num(contract, "credit_until") - seconds;
+  contract["credit_remainder"] = seconds * price - owed;
 }
 
 std::string delinquency_bucket(std::int64_t dpd) {
@@ -174,7 +207,7 @@ Standing lease_standing(const nlohmann::json& contract, const OrgCalendar& calen
   s.bucket = delinquency_bucket(s.days_past_due);
   const std::int64_t n = num(*oldest, "n");
   if (s.days_past_due > grace) {
-    s.state = "overdue";
+    s.state = s.days_past_due > kDefaultAfterDays ? "defaulted" : "overdue";
     s.reason = fmt::format("installment {} due {} is {} days past due (grace {} days)", n,
                            oldest->at("due").get<std::string>(), s.days_past_due, grace);
   } else {

@@ -9,6 +9,7 @@
 //   pending_deposit  the deposit installment (number 0: deposit + upfront fee) is not paid
 //   active           no installment is more than grace_period_days past due
 //   overdue          the oldest unpaid installment is more than grace_period_days past due
+//   defaulted        overdue, and more than 90 days past due (kDefaultAfterDays)
 //   paid_off         every installment is paid
 // days_past_due counts local calendar days from the oldest unpaid installment's due date; the
 // delinquency bucket is current (0), 1-30, 31-60, 61-90 or 90+. An installment that passes its
@@ -34,6 +35,8 @@
 
 namespace cellfleet::loan {
 
+inline constexpr std::int64_t kDefaultAfterDays = 90;
+
 std::chrono::year_month_day parse_date(const std::string& text);  // "2026-03-29"; throws
 std::optional<std::chrono::year_month_day> try_parse_date(const std::string& text);
 std::string format_date(std::chrono::year_month_day d);
@@ -43,6 +46,8 @@ struct Allocation {
   std::int64_t penalty = 0;
   std::int64_t interest = 0;
   std::int64_t principal = 0;
+  // What went to each installment: [{n, fee, penalty, interest, principal}] (allocate only).
+  nlohmann::json per_installment = nlohmann::json::array();
   std::int64_t total() const { return fee + penalty + interest + principal; }
   nlohmann::json to_json() const;
 };
@@ -56,8 +61,15 @@ std::int64_t outstanding_principal(const nlohmann::json& installments);
 // the total is left over (everything is paid).
 Allocation allocate(nlohmann::json& installments, std::int64_t amount, const std::string& paid_at);
 
+// Undoes an allocation (a reversed payment): subtracts per_installment's amounts from what was
+// paid of each installment; one no longer fully paid loses its paid_at.
+void unallocate(nlohmann::json& installments, const nlohmann::json& per_installment);
+// Undoes a PAYG payment of amount: moves credit_until back (and credit_remainder) by exactly what
+// buy_credit() gave for it, whatever was bought since.
+void take_back_credit(nlohmann::json& contract, std::int64_t amount);
+
 struct Standing {
-  std::string state;  // pending_deposit | active | overdue | paid_off
+  std::string state;  // pending_deposit | active | overdue | defaulted | paid_off
   std::int64_t days_past_due = 0;
   std::string bucket = "current";
   std::string reason;

@@ -1,5 +1,7 @@
 #include "settlement.h"
 
+#include <stdexcept>
+
 #include <fmt/format.h>
 
 #include "contracts/loan_events.h"
@@ -22,9 +24,14 @@ std::optional<std::string_view> transition_event(const std::string& kind, const 
     return paid && to == "active" ? std::optional(loan_events::kCreditExtended) : std::nullopt;
   }
   if (to == "paid_off") return loan_events::kPaidOff;
+  if (to == "defaulted") return loan_events::kDefaulted;
   if (to == "overdue") return kind == "payg" ? loan_events::kCreditExpired : loan_events::kOverdue;
   if (to == "active") {
     return from == "pending_deposit" ? loan_events::kActivated : loan_events::kCreditExtended;
+  }
+  // Back to waiting for the deposit or first payment (it was reversed): the battery stops.
+  if (to == "pending_deposit") {
+    return kind == "payg" ? loan_events::kCreditExpired : loan_events::kOverdue;
   }
   return std::nullopt;
 }
@@ -196,8 +203,14 @@ bool ContractChange::commit_into(Context& ctx, const OrgCalendar& calendar,
 
 void Settlement::subscribe(events::Dispatcher& dispatcher) {
   dispatcher.register_subscriber(
-      "loan.payments", {"payment.received"},
-      [this](const events::Event& e, storage::WriteBatch& effects) { apply_payment(e, effects); });
+      "loan.payments", {"payment.received", "payment.reversed"},
+      [this](const events::Event& e, storage::WriteBatch& effects) {
+        if (e.type == "payment.reversed") {
+          reverse_payment(e, effects);
+        } else {
+          apply_payment(e, effects);
+        }
+      });
 }
 
 std::optional<storage::Item> Settlement::target_contract(const std::string& org_id,
@@ -266,11 +279,18 @@ void Settlement::apply_payment(const events::Event& event, storage::WriteBatch& 
   const std::string org_id = event.org_id;
   const std::int64_t amount = p.at("amount");
   const std::string payment_id = p.at("payment_id");
+  storage::Item applied = {{"pk", keys::payment_applied(org_id, payment_id)},
+                           {"sk", "applied"},
+                           {"payment_id", payment_id},
+                           {"customer_id", p.at("customer_id")},
+                           {"amount", amount}};
   auto contract = target_contract(org_id, p);
   if (!contract) {
     // No open contract takes it: the money is the customer's credit, never lost.
     credit_customer(org_id, p.at("customer_id"), amount,
                     {{"payment_id", payment_id}, {"reason", "no open contract"}}, effects);
+    applied["credit"] = amount;
+    effects.ops.push_back(storage::Put{kTable, applied, storage::Condition::must_not_exist()});
     return;
   }
   const auto org = ctx_.organization(org_id);
@@ -281,6 +301,7 @@ void Settlement::apply_payment(const events::Event& event, storage::WriteBatch& 
   const std::string paid_at = format_utc(now);
   nlohmann::json detail = {{"payment_id", payment_id}, {"method", p.value("method", "")}};
   std::int64_t leftover = 0;
+  applied["contract_id"] = c.at("id");
   if (c.at("kind") == "payg") {
     detail["credit_seconds"] = buy_credit(c, amount, now);
     change.lines.push_back({"payment", -amount, detail});
@@ -303,6 +324,7 @@ void Settlement::apply_payment(const events::Event& event, storage::WriteBatch& 
     }
     leftover = amount - paid.total();
     detail["allocation"] = paid.to_json();
+    applied["installments"] = paid.per_installment;
     change.lines.push_back({"payment", -paid.total(), detail});
   }
   change.payment_applied = true;
@@ -322,12 +344,61 @@ void Settlement::apply_payment(const events::Event& event, storage::WriteBatch& 
                             {"allocation", detail.value("allocation", nlohmann::json::object())},
                             {"balance", balance_after}}});
   change.commit_into(ctx_, calendar, effects);
+  applied["applied"] = amount - leftover;
+  applied["credit"] = leftover;
+  effects.ops.push_back(storage::Put{kTable, applied, storage::Condition::must_not_exist()});
   if (leftover > 0) {
     credit_customer(org_id, c.at("customer_id"), leftover,
                     {{"payment_id", payment_id}, {"contract_id", c.at("id")},
                      {"reason", "paid beyond the contract"}},
                     effects);
   }
+}
+
+void Settlement::reverse_payment(const events::Event& event, storage::WriteBatch& effects) {
+  const std::string org_id = event.org_id;
+  const std::string payment_id = event.data.at("payment_id");
+  const storage::Key key{keys::payment_applied(org_id, payment_id), "applied"};
+  auto applied = ctx_.store.get(kTable, key);
+  // Billing reverses only applied payments; one not found is applied by a pass still to come.
+  if (!applied) throw std::runtime_error("payment " + payment_id + " is not applied yet");
+  if (applied->value("reversed", false)) return;
+  const std::string reason = event.data.value("reason", "");
+  nlohmann::json detail = {{"payment_id", payment_id}, {"reason", reason}};
+  const std::int64_t credit = applied->value("credit", std::int64_t{0});
+  if (credit > 0) credit_customer(org_id, applied->at("customer_id"), -credit, detail, effects);
+  (*applied)["reversed"] = true;
+  effects.ops.push_back(storage::Put{kTable, *applied, storage::Condition::must_exist()});
+  if (!applied->contains("contract_id")) return;
+
+  auto contract = ctx_.find_contract(org_id, applied->at("contract_id"));
+  if (!contract) return;
+  const std::int64_t amount = applied->value("applied", std::int64_t{0});
+  if (is_final(contract->at("state"))) {
+    // Closed since billing checked: the contract's books are closed, so the customer owes it.
+    credit_customer(org_id, applied->at("customer_id"), -amount,
+                    {{"payment_id", payment_id}, {"contract_id", contract->at("id")},
+                     {"reason", "reversed after the contract closed"}},
+                    effects);
+    return;
+  }
+  const auto org = ctx_.organization(org_id);
+  const OrgCalendar calendar(org.time_zone);
+  ContractChange change(*contract);
+  auto& c = change.contract;
+  if (c.at("kind") == "payg") {
+    take_back_credit(c, amount);
+  } else {
+    unallocate(c.at("installments"), applied->value("installments", nlohmann::json::array()));
+  }
+  change.lines.push_back({"reversal", amount, detail});
+  change.events.push_back({"contract.payment_reversed",
+                           {{"payment_id", payment_id},
+                            {"customer_id", c.at("customer_id")},
+                            {"amount", amount},
+                            {"currency", c.at("currency")},
+                            {"reason", reason}}});
+  change.commit_into(ctx_, calendar, effects);
 }
 
 bool Settlement::recheck(const std::string& org_id, const OrgCalendar& calendar,

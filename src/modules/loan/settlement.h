@@ -61,13 +61,14 @@ nlohmann::json contract_event_data(const storage::Item& contract);
 class Settlement {
  public:
   explicit Settlement(Context& context) : ctx_(context) {}
-  // Subscribes "loan.payments" to payment.received.
+  // Subscribes "loan.payments" to payment.received and payment.reversed.
   void subscribe(events::Dispatcher& dispatcher);
   // One scheduler pass; returns how many contracts changed.
   std::size_t check_due_contracts();
 
  private:
   void apply_payment(const events::Event& event, storage::WriteBatch& effects);
+  void reverse_payment(const events::Event& event, storage::WriteBatch& effects);
   std::optional<storage::Item> target_contract(const std::string& org_id,
                                                const nlohmann::json& payment);
   void credit_customer(const std::string& org_id, const std::string& customer_id,
