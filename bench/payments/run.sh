@@ -8,7 +8,8 @@
 # Loopback only; every process it starts is stopped on exit.
 #
 #   bench/payments/run.sh [--quick] [--dynamodb]
-#     default: 15 s of payments, 200 latency samples per backend (about 3 minutes on SQLite)
+#     default: 15 s of payments at 32 connections, 200 latency samples per backend (about
+#     3 minutes on SQLite after the build)
 #     --quick: 5 s, 50 samples; --dynamodb: also DynamoDB Local (scripts/dynamodb-local.sh)
 set -euo pipefail
 BENCH_NAME=payments/run.sh
@@ -25,7 +26,6 @@ for arg in "$@"; do
     *) echo "usage: $0 [--quick] [--dynamodb]" >&2; exit 2 ;;
   esac
 done
-CONNECTIONS=${CONNECTIONS:-16}
 THROUGHPUT_CONTRACTS=200
 PLATFORM_TOKEN="bench-platform-admin-token-0000000000000"
 HERE="$ROOT/bench/payments"
@@ -122,9 +122,18 @@ measure_backend() {
   stop "$SERVER_PID"
 }
 
-measure_ceiling "ceiling"
-CEILING_RPS=$(cut -d'|' -f3 <<<"${ROWS[0]}")
-ROWS=()
+# The req/s ceiling: the bare Beast endpoint on CPU 0, as bench/http.sh measures it.
+log "ceiling: bare Beast endpoint (CPU 0, ${DURATION} s)"
+BEAST_PORT=$(free_port)
+taskset -c 0 "$BARE_BEAST" "$BEAST_PORT" >"$WORK/bare_beast.log" 2>&1 &
+BEAST_PID=$!
+PIDS+=("$BEAST_PID")
+wait_ready "$BEAST_PID" "http://127.0.0.1:$BEAST_PORT/" "$WORK/bare_beast.log"
+run_wrk "$WARMUP" /dev/null "$ROOT/bench/wrk_report.lua" "http://127.0.0.1:$BEAST_PORT/"
+run_wrk "$DURATION" "$WORK/beast.txt" "$ROOT/bench/wrk_report.lua" "http://127.0.0.1:$BEAST_PORT/"
+stop "$BEAST_PID"
+CEILING_RPS=$(awk '/^BENCH / { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+  END { printf "%.1f", v["requests"] * 1e6 / v["duration_us"] }' "$WORK/beast.txt")
 log "SQLite single-row commit ceiling (CPU 0, ${DURATION} s, synchronous=full)"
 COMMITS=$(taskset -c 0 python3 "$HERE/commit_ceiling.py" "$WORK" "$DURATION" full |
   sed -n 's/^CEILING commits_per_s=//p')
