@@ -22,7 +22,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) DURATION=5; LATENCY_SAMPLES=50 ;;
     --dynamodb) DYNAMODB=1 ;;
-    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "usage: $0 [--quick] [--dynamodb]" >&2; exit 2 ;;
   esac
 done
