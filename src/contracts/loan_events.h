@@ -6,7 +6,15 @@
 //    "state": the contract's state after the change,
 //    "reason": a sentence for the operator ("installment 3 is 8 days past due"),
 //    "credit_until": RFC 3339 (PAYG only),
-//    "days_past_due": integer (lease-to-own only; 0 when nothing is late)}
+//    "days_past_due": integer (lease-to-own only; 0 when nothing is late),
+//    "contract": the snapshot below}
+// Every contract.* event published with a change of the contract (these, and signed,
+// payment_applied, payment_reversed, installment_due, installment_paid, delinquency_changed,
+// rescheduled) carries data.contract, the contract as it stands after the change:
+//   {"state", "kind", "product_id", "customer_id", "currency", "balance" (what is owed), and for
+//    leases "financed_principal", "outstanding_principal", "days_past_due",
+//    "delinquency_bucket" (current, 1-30, 31-60, 61-90, 90+)}
+// so a module that keeps figures about contracts (insights) needs nothing but the events.
 
 #include <optional>
 #include <string_view>

@@ -46,6 +46,26 @@ std::string keys::ledger_sk(std::int64_t seq) {
   return fmt::format("ledger#{:08}", seq);
 }
 
+nlohmann::json contract_snapshot(const storage::Item& c) {
+  nlohmann::json s = {{"state", c.at("state")},
+                      {"kind", c.at("kind")},
+                      {"product_id", c.at("product_id")},
+                      {"customer_id", c.at("customer_id")},
+                      {"currency", c.at("currency")},
+                      {"balance", c.value("balance", std::int64_t{0})}};
+  if (c.at("kind") == "lease_to_own") {
+    std::int64_t principal = 0;
+    for (const auto& inst : c.at("installments")) {
+      if (inst.value("n", 0) > 0) principal += inst.value("principal", std::int64_t{0});
+    }
+    s["financed_principal"] = principal;
+    s["outstanding_principal"] = c.value("outstanding_principal", std::int64_t{0});
+    s["days_past_due"] = c.value("days_past_due", std::int64_t{0});
+    s["delinquency_bucket"] = c.value("delinquency_bucket", "current");
+  }
+  return s;
+}
+
 nlohmann::json contract_event_data(const storage::Item& c) {
   nlohmann::json data = {{"contract_id", c.at("id")},
                          {"customer_id", c.at("customer_id")},
@@ -58,6 +78,7 @@ nlohmann::json contract_event_data(const storage::Item& c) {
   } else {
     data["days_past_due"] = c.value("days_past_due", std::int64_t{0});
   }
+  data["contract"] = contract_snapshot(c);
   return data;
 }
 
@@ -188,12 +209,19 @@ bool ContractChange::commit_into(Context& ctx, const OrgCalendar& calendar,
                                    read_version ? storage::Condition::version_is(*read_version)
                                                 : storage::Condition::must_not_exist()});
 
-  for (auto& [type, data] : events) ctx.events.publish(batch, org_id, type, id, std::move(data));
+  // Every event of the change carries the contract as it now stands, so a reader (insights) can
+  // keep its own copy from the events alone.
+  const auto snapshot = contract_snapshot(c);
+  for (auto& [type, data] : events) {
+    data["contract"] = snapshot;
+    ctx.events.publish(batch, org_id, type, id, std::move(data));
+  }
   if (bucket_moved) {
     ctx.events.publish(batch, org_id, "contract.delinquency_changed", id,
                        {{"from", read_bucket},
                         {"to", c.at("delinquency_bucket")},
-                        {"days_past_due", c.at("days_past_due")}});
+                        {"days_past_due", c.at("days_past_due")},
+                        {"contract", snapshot}});
   }
   if (access_event) {
     ctx.events.publish(batch, org_id, std::string(*access_event), id, contract_event_data(c));

@@ -55,8 +55,12 @@ struct ContractChange {
                              std::optional<std::int64_t>& next_check);
 };
 
-// The payload every contract event carries (contracts/loan_events.h).
+// The payload of the access events (contracts/loan_events.h).
 nlohmann::json contract_event_data(const storage::Item& contract);
+// The contract as it stands, carried by every contract event as data.contract: state, kind,
+// product_id, customer_id, currency, balance, and for leases financed_principal,
+// outstanding_principal, days_past_due, delinquency_bucket.
+nlohmann::json contract_snapshot(const storage::Item& contract);
 
 class Settlement {
  public:
