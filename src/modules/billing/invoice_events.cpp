@@ -47,6 +47,17 @@ NewInvoice installment_invoice(const events::Event& event, const std::string& st
   return inv;
 }
 
+// The calendar of the event's organization; nullopt when the organization was deleted meanwhile
+// (its contracts need no more invoices, and retrying would only make a dead letter).
+std::optional<OrgCalendar> calendar_of(const Context& ctx, const std::string& org_id) {
+  auto org = ctx.organizations.find_organization(org_id);
+  if (!org) {
+    ctx.log.info("no invoice for a deleted organization", {{"org_id", org_id}});
+    return std::nullopt;
+  }
+  return OrgCalendar(org->time_zone);
+}
+
 }  // namespace
 
 std::optional<std::string> Invoices::claimed_invoice(const std::string& org_id,
@@ -80,7 +91,8 @@ void Invoices::on_installment_due(const events::Event& event, storage::WriteBatc
   if (claimed_invoice(org_id, event.subject, n)) return;
 
   const std::int64_t now = ctx_.clock.epoch_seconds();
-  const auto calendar = organization_calendar(ctx_, org_id);
+  const auto calendar = calendar_of(ctx_, org_id);
+  if (!calendar) return;
   const std::string id = ctx_.ids.next("inv");
   auto item = new_invoice_item(org_id, id, installment_invoice(event, "open"), now);
   effects.ops.push_back(storage::Put{kTable,
@@ -88,7 +100,7 @@ void Invoices::on_installment_due(const events::Event& event, storage::WriteBatc
                                       {"sk", invoice_keys::kClaimSk},
                                       {"invoice_id", id}},
                                      storage::Condition::must_not_exist()});
-  const auto number = take_number(ctx_.store, effects, org_id, calendar, now);
+  const auto number = take_number(ctx_.store, effects, org_id, *calendar, now);
   item.update(issue_fields(number, now));
   effects.ops.push_back(storage::Put{kTable, item, storage::Condition::must_not_exist()});
   ctx_.events.publish(effects, org_id, "invoice.issued", id, issued_event_data(item));
@@ -131,7 +143,8 @@ void Invoices::on_installment_paid(const events::Event& event, storage::WriteBat
   }
 
   // Paid before it fell due (a prepayment, a payoff): it is invoiced now, as paid.
-  const auto calendar = organization_calendar(ctx_, org_id);
+  const auto calendar = calendar_of(ctx_, org_id);
+  if (!calendar) return;
   const std::string id = ctx_.ids.next("inv");
   auto inv = installment_invoice(event, "paid");
   inv.paid_at = paid_at;
@@ -141,7 +154,7 @@ void Invoices::on_installment_paid(const events::Event& event, storage::WriteBat
                                       {"sk", invoice_keys::kClaimSk},
                                       {"invoice_id", id}},
                                      storage::Condition::must_not_exist()});
-  const auto number = take_number(ctx_.store, effects, org_id, calendar, now);
+  const auto number = take_number(ctx_.store, effects, org_id, *calendar, now);
   item.update(issue_fields(number, now));
   effects.ops.push_back(storage::Put{kTable, item, storage::Condition::must_not_exist()});
   ctx_.events.publish(effects, org_id, "invoice.issued", id, issued_event_data(item));
@@ -156,7 +169,8 @@ void Invoices::on_payment_applied(const events::Event& event, storage::WriteBatc
 
   const std::string& org_id = event.org_id;
   const std::int64_t now = ctx_.clock.epoch_seconds();
-  const auto calendar = organization_calendar(ctx_, org_id);
+  const auto calendar = calendar_of(ctx_, org_id);
+  if (!calendar) return;
   NewInvoice inv;
   inv.kind = "receipt";
   inv.status = "paid";
@@ -169,7 +183,7 @@ void Invoices::on_payment_applied(const events::Event& event, storage::WriteBatc
   inv.created_by = kSubscriber;
   const std::string id = ctx_.ids.next("inv");
   auto item = new_invoice_item(org_id, id, inv, now);
-  const auto number = take_number(ctx_.store, effects, org_id, calendar, now);
+  const auto number = take_number(ctx_.store, effects, org_id, *calendar, now);
   item.update(issue_fields(number, now));
   effects.ops.push_back(storage::Put{kTable, item, storage::Condition::must_not_exist()});
   ctx_.events.publish(effects, org_id, "invoice.issued", id, issued_event_data(item));
