@@ -192,6 +192,7 @@ struct App {
     devices.subscribe(events);
     loans.register_routes(router);
     loans.subscribe(events);
+    billing.subscribe(events);
     insights.register_routes(router);
     credentials.add("cfd_", devices.authenticator());
   }

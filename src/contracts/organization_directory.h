@@ -14,6 +14,7 @@ struct OrganizationInfo {
   std::string status;     // "active" or "suspended" (deleted organizations are not found)
   std::string currency;   // ISO 4217, e.g. "KES"
   std::string time_zone;  // IANA, e.g. "Africa/Nairobi"
+  std::string name;       // as the operator named it, e.g. "Jua Energy" (documents show it)
 };
 
 class OrganizationDirectory {

@@ -93,6 +93,31 @@ Org make_org(const Api& api, const std::string& slug) {
                           {{"Idempotency-Key", slug + "-payment"}});
   REQUIRE(payment.status == 201);
   org.ids.push_back(payment.json()["id"]);
+  // A manual draft invoice, and the deposit's invoice once the contract's events are applied:
+  // the invoice routes are walked with both.
+  auto invoice = api.call("POST", "/v1/invoices", org.owner_key,
+                          json{{"customer_id", customer_id},
+                               {"lines", {{{"description", "Helmet"},
+                                           {"quantity", 1},
+                                           {"unit_amount", 2500}}}},
+                               {"due_date", "2027-01-31"}}
+                              .dump(),
+                          {{"Idempotency-Key", slug + "-invoice"}});
+  REQUIRE(invoice.status == 201);
+  org.ids.push_back(invoice.json()["id"]);
+  const std::string by_contract =
+      "/v1/invoices?contract_id=" + contract.json()["id"].get<std::string>();
+  for (int i = 0; i < 300; ++i) {
+    auto list = api.call("GET", by_contract, org.owner_key);
+    REQUIRE(list.status == 200);
+    const json page = list.json();
+    if (!page["items"].empty()) {
+      org.ids.push_back(page["items"][0]["id"]);
+      break;
+    }
+    REQUIRE(i < 299);  // the deposit's invoice must appear within 30 s
+    std::this_thread::sleep_for(100ms);
+  }
   return org;
 }
 

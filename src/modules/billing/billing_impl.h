@@ -7,6 +7,11 @@
 //   name_key.cpp        the case-folded name the name search is served by
 //   payments.cpp        payments: record (Idempotency-Key), read, list          (Payments)
 //   webhooks.cpp        providers' signed payment callbacks, and their secrets  (Webhooks)
+//   invoices.cpp        invoices over HTTP: drafts, issue, void, read, list      (Invoices)
+//   invoice_events.cpp  the invoices contracts make: the "billing.invoices" subscriber
+//   invoice_records.cpp invoice items, gapless numbering, views, event payloads
+//   invoice_list.cpp    listing invoices a page at a time
+//   invoice_html.cpp    the printable page of an invoice
 //
 // Item layout. Everything sits under partition keys that start with "org#<org id>".
 //   entities  org#<org>#customer#<cus>          sk customer   the customer
@@ -18,6 +23,7 @@
 // folded to lower case (name_key.h). The phone claim is written with must_not_exist in the same
 // batch as the customer, and swapped (new claim put, old one deleted) in the batch that changes
 // the phone, so two customers of one organization never share a phone, even under races.
+// Payments' items are listed in payments.h, invoices' in invoice_records.h.
 
 #include <optional>
 #include <string>

@@ -3,6 +3,7 @@
 #include "billing_impl.h"
 #include "core/error.h"
 #include "customers.h"
+#include "invoices.h"
 #include "payments.h"
 #include "webhooks.h"
 
@@ -52,12 +53,14 @@ struct BillingModule::Impl {
       : ctx(store, clock, log, events, organizations),
         customers(ctx),
         payments(ctx),
-        webhooks(ctx, payments) {}
+        webhooks(ctx, payments),
+        invoices(ctx) {}
 
   Context ctx;
   Customers customers;
   Payments payments;
   Webhooks webhooks;
+  Invoices invoices;
 };
 
 BillingModule::BillingModule(storage::Store& store, const Clock& clock, Logger& log,
@@ -71,6 +74,11 @@ void BillingModule::register_routes(http::Router& router) {
   impl_->customers.register_routes(router);
   impl_->payments.register_routes(router);
   impl_->webhooks.register_routes(router);
+  impl_->invoices.register_routes(router);
+}
+
+void BillingModule::subscribe(events::Dispatcher& dispatcher) {
+  impl_->invoices.subscribe(dispatcher);
 }
 
 void BillingModule::use_contracts(contracts::ContractDirectory& contracts) {

@@ -1,6 +1,7 @@
 #pragma once
 // The billing module: customers (the renters), payments recorded by operators and reported by
-// providers' signed webhooks; invoices are to follow (see billing_impl.h).
+// providers' signed webhooks, and invoices (manual ones, and those contracts make: installments
+// and PAYG receipts), numbered per organization without gaps.
 
 #include <memory>
 
@@ -8,6 +9,7 @@
 #include "contracts/customer_directory.h"
 #include "contracts/organization_directory.h"
 #include "core/clock.h"
+#include "core/events/dispatcher.h"
 #include "core/events/publisher.h"
 #include "core/http/router.h"
 #include "core/log.h"
@@ -24,6 +26,9 @@ class BillingModule {
   BillingModule& operator=(const BillingModule&) = delete;
 
   void register_routes(http::Router& router);
+  // Subscribes "billing.invoices" to the contract events that make invoices (installment due and
+  // paid, PAYG payments applied).
+  void subscribe(events::Dispatcher& dispatcher);
   // What other modules may ask about customers (the loan module, before a contract is signed).
   contracts::CustomerDirectory& customers();
   // What billing asks the loan module before it takes a payment for a contract. Set once, before

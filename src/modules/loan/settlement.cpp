@@ -120,7 +120,11 @@ void ContractChange::announce_installments(const OrgCalendar& calendar, std::int
                         {{"customer_id", c.at("customer_id")},
                          {"n", n},
                          {"due", inst.at("due")},
-                         {"paid_at", inst.at("paid_at")}}});
+                         {"paid_at", inst.at("paid_at")},
+                         {"principal", inst.at("principal")},
+                         {"interest", inst.at("interest")},
+                         {"fee", inst.at("fee")},
+                         {"currency", c.at("currency")}}});
     }
   }
 }

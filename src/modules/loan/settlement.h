@@ -14,7 +14,9 @@
 // contract.delinquency_changed {from, to, days_past_due},
 // contract.installment_due {customer_id, n, due, principal, interest, fee, currency} once per
 // installment when its due day begins (installment 0, the deposit, when the contract is signed),
-// contract.installment_paid {customer_id, n, due, paid_at} when the last of it is paid.
+// contract.installment_paid {customer_id, n, due, paid_at, principal, interest, fee, currency}
+// when the last of it is paid (the amounts as settled: interest and fee waived by a payoff are
+// not in them).
 
 #include <optional>
 #include <set>

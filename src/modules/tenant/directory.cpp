@@ -6,7 +6,7 @@ namespace cellfleet::tenant {
 namespace {
 contracts::OrganizationInfo info(const storage::Item& org) {
   return {org.at("id"), org.value("status", "active"), org.value("currency", ""),
-          org.value("time_zone", "UTC")};
+          org.value("time_zone", "UTC"), org.value("name", "")};
 }
 }  // namespace
 
