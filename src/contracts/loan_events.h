@@ -13,7 +13,8 @@
 // rescheduled) carries data.contract, the contract as it stands after the change:
 //   {"state", "kind", "product_id", "customer_id", "currency", "balance" (what is owed), and for
 //    leases "financed_principal", "outstanding_principal", "days_past_due",
-//    "delinquency_bucket" (current, 1-30, 31-60, 61-90, 90+)}
+//    "delinquency_bucket" (current, 1-30, 31-60, 61-90, 90+), "announced_through" (the last
+//    installment announced due)}
 // so a module that keeps figures about contracts (insights) needs nothing but the events.
 
 #include <optional>

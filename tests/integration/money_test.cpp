@@ -524,6 +524,22 @@ TEST_CASE("a rescheduled overdue lease runs again and still owes exactly its pri
   shop.access_when(pack, "unlocked");
   check_ledger(shop.ledger(id), c.at("balance"));
   CHECK(shop.ledger(id).back().at("kind") == "reschedule");
+  // The replaced installment's invoice is void; the deposit's stays paid.
+  json invoices;
+  for (int i = 0; i < 300; ++i) {
+    invoices = shop.get("/v1/invoices?contract_id=" + id);
+    bool settled = true;
+    for (const auto& inv : invoices.at("items")) {
+      if (inv.value("installment", -1) == 1 && inv.at("status") != "void") settled = false;
+    }
+    if (settled && invoices.at("items").size() == 2) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  INFO(invoices.dump());
+  REQUIRE(invoices.at("items").size() == 2);
+  for (const auto& inv : invoices.at("items")) {
+    CHECK(inv.at("status") == (inv.at("installment") == 0 ? "paid" : "void"));
+  }
 
   auto balance = shop.get("/v1/customers/" + customer + "/balance");
   CHECK(balance.at("owed") == c.at("balance"));

@@ -72,9 +72,24 @@ std::optional<std::string> Invoices::claimed_invoice(const std::string& org_id,
 void Invoices::subscribe(events::Dispatcher& dispatcher) {
   dispatcher.register_subscriber(
       kSubscriber,
-      {"contract.installment_due", "contract.installment_paid", "contract.payment_applied"},
+      {"contract.installment_due", "contract.installment_paid", "contract.payment_applied",
+       "contract.rescheduled", "contract.cancelled", "contract.written_off"},
       [this](const events::Event& event, storage::WriteBatch& effects) {
-        if (event.type == "contract.installment_due") {
+        if (event.type == "contract.rescheduled") {
+          const auto& closed = event.data.value("closed_installments", nlohmann::json::array());
+          for (const auto& n : closed) {
+            void_open_invoice(event, n.get<std::int64_t>(), "the installment was rescheduled",
+                              effects);
+          }
+        } else if (event.type == "contract.cancelled" || event.type == "contract.written_off") {
+          // Every installment invoice still open stops being owed with the contract.
+          // Only installments announced due have invoices that can be open.
+          const std::int64_t last = event.data.value("contract", nlohmann::json::object())
+                                        .value("announced_through", std::int64_t{-1});
+          for (std::int64_t n = 0; n <= last; ++n) {
+            void_open_invoice(event, n, "contract " + event.type.substr(9), effects);
+          }
+        } else if (event.type == "contract.installment_due") {
           on_installment_due(event, effects);
         } else if (event.type == "contract.installment_paid") {
           on_installment_paid(event, effects);
@@ -82,6 +97,36 @@ void Invoices::subscribe(events::Dispatcher& dispatcher) {
           on_payment_applied(event, effects);
         }
       });
+}
+
+void Invoices::void_open_invoice(const events::Event& event, std::int64_t n,
+                                 const std::string& reason, storage::WriteBatch& effects) {
+  // Each void costs 3 of the batch's operations (the invoice, the event's two items).
+  if (effects.ops.size() + 3 > storage::kMaxBatchOps - 2) {
+    ctx_.log.warn("too many open invoices to void with one contract event; the rest stay open",
+                  {{"org_id", event.org_id}, {"contract_id", event.subject}, {"n", n}});
+    return;
+  }
+  auto invoice_id = claimed_invoice(event.org_id, event.subject, n);
+  if (!invoice_id) return;
+  auto invoice = find_invoice(ctx_, event.org_id, *invoice_id);
+  if (!invoice || invoice->at("status") != "open") return;
+  const std::int64_t now = ctx_.clock.epoch_seconds();
+  const std::int64_t version = invoice->at("version").get<std::int64_t>();
+  nlohmann::json set = {{"status", "void"},
+                        {"void_reason", reason},
+                        {"voided_at", format_utc(now)},
+                        {"voided_by", "system"},
+                        {"updated_at", format_utc(now)},
+                        {"version", version + 1}};
+  effects.ops.push_back(storage::Update{kTable,
+                                        {invoice->at("pk"), invoice_keys::kInvoiceSk},
+                                        set,
+                                        {},
+                                        storage::Condition::version_is(version)});
+  invoice->update(set);
+  ctx_.events.publish(effects, event.org_id, "invoice.voided", *invoice_id,
+                      voided_event_data(*invoice, "open", reason, "system"));
 }
 
 void Invoices::on_installment_due(const events::Event& event, storage::WriteBatch& effects) {

@@ -53,6 +53,9 @@ class Invoices {
   void on_installment_due(const events::Event& event, storage::WriteBatch& effects);
   void on_installment_paid(const events::Event& event, storage::WriteBatch& effects);
   void on_payment_applied(const events::Event& event, storage::WriteBatch& effects);
+  // Voids the open invoice of the event's contract's installment n, if there is one.
+  void void_open_invoice(const events::Event& event, std::int64_t n, const std::string& reason,
+                         storage::WriteBatch& effects);
   // The invoice claimed for installment n of a contract, when there is one.
   std::optional<std::string> claimed_invoice(const std::string& org_id,
                                              const std::string& contract_id, std::int64_t n) const;

@@ -59,6 +59,7 @@ nlohmann::json contract_snapshot(const storage::Item& c) {
       if (inst.value("n", 0) > 0) principal += inst.value("principal", std::int64_t{0});
     }
     s["financed_principal"] = principal;
+    s["announced_through"] = c.value("announced_through", std::int64_t{-1});
     s["outstanding_principal"] = c.value("outstanding_principal", std::int64_t{0});
     s["days_past_due"] = c.value("days_past_due", std::int64_t{0});
     s["delinquency_bucket"] = c.value("delinquency_bucket", "current");

@@ -61,7 +61,7 @@ struct ContractChange {
 nlohmann::json contract_event_data(const storage::Item& contract);
 // The contract as it stands, carried by every contract event as data.contract: state, kind,
 // product_id, customer_id, currency, balance, and for leases financed_principal,
-// outstanding_principal, days_past_due, delinquency_bucket.
+// outstanding_principal, days_past_due, delinquency_bucket, announced_through.
 nlohmann::json contract_snapshot(const storage::Item& contract);
 
 class Settlement {
