@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "support/api.h"
+#include "support/shop.h"
 
 using namespace cellfleet::testing;
 using namespace std::chrono_literals;
@@ -18,61 +19,8 @@ using nlohmann::json;
 
 namespace {
 
-int next_key = 0;
-std::string fresh_key() {
-  return "inv-" + std::to_string(++next_key) + "-" +
-         std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
-}
-
-struct Shop {
-  Api api;
-  TestOrg org;
-  std::string key;  // a finance key
-
-  json ok(HttpResponse res, int status = 200) const {
-    INFO(res.status << " " << res.body);
-    REQUIRE(res.status == status);
-    return res.json();
-  }
-  json get(const std::string& path) const { return ok(api.call("GET", path, key)); }
-  HttpResponse post(const std::string& path, const json& body,
-                    const std::string& idempotency_key = "") const {
-    return api.call("POST", path, key, body.dump(),
-                    {{"Idempotency-Key", idempotency_key.empty() ? fresh_key() : idempotency_key}});
-  }
-
-  std::string customer(const std::string& name, const std::string& phone,
-                       const json& extra = json::object()) const {
-    json body = {{"name", name}, {"phone", phone}};
-    body.update(extra);
-    return ok(post("/v1/customers", body), 201).at("id");
-  }
-  std::string stocked_pack(const std::string& serial) const {
-    auto id = create_pack(api, org.owner_key, pack_fields(serial));
-    ok(api.call("POST", "/v1/devices/" + id + "/transitions", org.owner_key,
-                json{{"to", "in_stock"}, {"reason", "received"}}.dump()));
-    return id;
-  }
-  std::string product(const json& body) const {
-    return ok(post("/v1/products", body), 201).at("id");
-  }
-  json contract(const std::string& customer, const std::string& pack,
-                const std::string& product) const {
-    return ok(post("/v1/contracts",
-                   {{"customer_id", customer}, {"device_id", pack}, {"product_id", product}}),
-              201);
-  }
-  json pay(const std::string& contract_id, std::int64_t amount) const {
-    return ok(post("/v1/payments", {{"contract_id", contract_id},
-                                    {"amount", amount},
-                                    {"currency", "KES"},
-                                    {"method", "cash"}}),
-              201);
-  }
-  void advance(std::int64_t seconds) const {
-    ok(api.call("POST", "/v1/testing/clock", kPlatformToken,
-                json{{"advance_seconds", seconds}}.dump()));
-  }
+// The shop, with the invoice routes.
+struct Books : Shop {
   // A manual draft for customer with these lines, due on due_date.
   json draft(const std::string& customer, const json& lines,
              const std::string& due_date = "2026-12-31") const {
@@ -114,15 +62,11 @@ struct Shop {
 };
 
 ServerProcess invoice_server(Backend backend) {
-  return start_server(backend, {{"CELLFLEET_TESTING_CLOCK", "adjustable"},
-                                {"CELLFLEET_LOANS_CHECK_INTERVAL_SECONDS", "1"}});
+  return money_server(backend);
 }
 
-Shop open_shop(const ServerProcess& server, const std::string& slug) {
-  Shop s{Api{server.port()}, {}, {}};
-  s.org = create_test_org(s.api, slug);
-  s.key = s.org.role_keys.at("finance");
-  return s;
+Books open_books(const ServerProcess& server, const std::string& slug) {
+  return Books{open_shop(server, slug)};
 }
 
 const json kLease = {{"name", "Lease 4 weeks"},
@@ -178,7 +122,7 @@ TEST_CASE("a lease contract's installments are invoiced when due and marked paid
   auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
   INFO("backend " << backend_name(backend));
   auto server = invoice_server(backend);
-  auto shop = open_shop(server, "lease");
+  auto shop = open_books(server, "lease");
   const auto customer = shop.customer("Amina Njeri", "+254700000001");
   const auto pack = shop.stocked_pack("INV-LTO-1");
   const auto signed_ = shop.contract(customer, pack, shop.product(kLease));
@@ -234,7 +178,7 @@ TEST_CASE("an installment paid before it falls due is invoiced as paid at once",
   auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
   INFO("backend " << backend_name(backend));
   auto server = invoice_server(backend);
-  auto shop = open_shop(server, "prepay");
+  auto shop = open_books(server, "prepay");
   const auto customer = shop.customer("Brian Otieno", "+254700000002");
   const auto pack = shop.stocked_pack("INV-PRE-1");
   const std::string id = shop.contract(customer, pack, shop.product(kLease)).at("id");
@@ -269,7 +213,7 @@ TEST_CASE("PAYG top-ups get paid receipts", "[integration][invoices]") {
   auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
   INFO("backend " << backend_name(backend));
   auto server = invoice_server(backend);
-  auto shop = open_shop(server, "payg");
+  auto shop = open_books(server, "payg");
   const auto customer = shop.customer("Chao Wanjiru", "+254700000003");
   const auto pack = shop.stocked_pack("INV-PAYG-1");
   const std::string id = shop.contract(customer, pack, shop.product(kDaily)).at("id");
@@ -301,7 +245,7 @@ TEST_CASE("invoice numbers run without gaps across contracts receipts and manual
   auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
   INFO("backend " << backend_name(backend));
   auto server = invoice_server(backend);
-  auto shop = open_shop(server, "gapless");
+  auto shop = open_books(server, "gapless");
   const auto lease = shop.product(kLease);
   std::vector<std::string> customers;
   std::vector<std::string> contracts;
@@ -385,7 +329,7 @@ TEST_CASE("invoice numbers run without gaps across contracts receipts and manual
 TEST_CASE("a manual invoice is a draft without a number until it is issued",
           "[integration][invoices]") {
   auto server = invoice_server(Backend::sqlite);
-  auto shop = open_shop(server, "manual");
+  auto shop = open_books(server, "manual");
   const auto customer = shop.customer("Dan Kamau", "+254700000004");
   const json body = {{"customer_id", customer},
                      {"lines",
@@ -393,7 +337,7 @@ TEST_CASE("a manual invoice is a draft without a number until it is issued",
                        {{"description", "Cable"}, {"quantity", 1}, {"unit_amount", 300}}}},
                      {"due_date", "2027-01-15"},
                      {"notes", "Collected at the depot"}};
-  const auto key = fresh_key();
+  const auto key = fresh_idempotency_key();
   auto created = shop.post("/v1/invoices", body, key);
   const json draft = shop.ok(created, 201);
   const std::string id = draft.at("id");
@@ -435,13 +379,13 @@ TEST_CASE("a manual invoice is a draft without a number until it is issued",
         403);
   CHECK(shop.api
             .call("POST", "/v1/invoices", shop.org.role_keys.at("operator"), body.dump(),
-                  {{"Idempotency-Key", fresh_key()}})
+                  {{"Idempotency-Key", fresh_idempotency_key()}})
             .status == 403);
 }
 
 TEST_CASE("draft and open invoices can be voided and paid ones cannot", "[integration][invoices]") {
   auto server = invoice_server(Backend::sqlite);
-  auto shop = open_shop(server, "void");
+  auto shop = open_books(server, "void");
   const auto customer = shop.customer("Esther Achieng", "+254700000005");
   const json lines =
       json::array({{{"description", "Repair"}, {"quantity", 1}, {"unit_amount", 900}}});
@@ -479,7 +423,7 @@ TEST_CASE("draft and open invoices can be voided and paid ones cannot", "[integr
 TEST_CASE("the printable invoice escapes what people typed and formats amounts",
           "[integration][invoices]") {
   auto server = invoice_server(Backend::sqlite);
-  auto shop = open_shop(server, "print");
+  auto shop = open_books(server, "print");
   const auto customer = shop.customer("<script>alert('x')</script>", "+254700000006",
                                       {{"address", "Plot 5 & 6\nRiver Road"}});
   const std::string id =
@@ -523,7 +467,7 @@ TEST_CASE("the printable invoice escapes what people typed and formats amounts",
 TEST_CASE("invoices that cannot be right are refused and change nothing",
           "[integration][invoices]") {
   auto server = invoice_server(Backend::sqlite);
-  auto shop = open_shop(server, "badinv");
+  auto shop = open_books(server, "badinv");
   const auto customer = shop.customer("Faith Muthoni", "+254700000007");
   const auto other = shop.customer("Grace Akinyi", "+254700000008");
   const std::string contract =

@@ -11,108 +11,13 @@
 #include <sodium.h>
 
 #include "support/api.h"
+#include "support/shop.h"
 
 using namespace cellfleet::testing;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
 namespace {
-
-int next_key = 0;
-std::string fresh_key() {
-  return "money-" + std::to_string(++next_key) + "-" +
-         std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
-}
-
-struct Shop {
-  Api api;
-  TestOrg org;
-  std::string key;  // a finance key
-
-  json ok(HttpResponse res, int status = 200) const {
-    INFO(res.status << " " << res.body);
-    REQUIRE(res.status == status);
-    return res.json();
-  }
-  json get(const std::string& path) const { return ok(api.call("GET", path, key)); }
-  HttpResponse post(const std::string& path, const json& body,
-                    const std::string& idempotency_key = "") const {
-    return api.call("POST", path, key, body.dump(),
-                    {{"Idempotency-Key", idempotency_key.empty() ? fresh_key() : idempotency_key}});
-  }
-
-  std::string customer(const std::string& name, const std::string& phone) const {
-    return ok(post("/v1/customers", {{"name", name}, {"phone", phone}}), 201).at("id");
-  }
-  std::string stocked_pack(const std::string& serial) const {
-    auto id = create_pack(api, org.owner_key, pack_fields(serial));
-    ok(api.call("POST", "/v1/devices/" + id + "/transitions", org.owner_key,
-                json{{"to", "in_stock"}, {"reason", "received"}}.dump()));
-    return id;
-  }
-  std::string product(const json& body) const {
-    return ok(post("/v1/products", body), 201).at("id");
-  }
-  json contract(const std::string& customer, const std::string& pack,
-                const std::string& product) const {
-    return ok(post("/v1/contracts",
-                   {{"customer_id", customer}, {"device_id", pack}, {"product_id", product}}),
-              201);
-  }
-  json pay(const std::string& contract_id, std::int64_t amount,
-           const std::string& idempotency_key = "") const {
-    return ok(post("/v1/payments",
-                   {{"contract_id", contract_id},
-                    {"amount", amount},
-                    {"currency", "KES"},
-                    {"method", "cash"}},
-                   idempotency_key),
-              201);
-  }
-  void advance(std::int64_t seconds) const {
-    ok(api.call("POST", "/v1/testing/clock", kPlatformToken,
-                json{{"advance_seconds", seconds}}.dump()));
-  }
-  // Polls until pred(contract) holds (up to 60 s: a slow ASan build on DynamoDB Local).
-  template <typename Pred>
-  json contract_when(const std::string& id, Pred pred) const {
-    json c;
-    for (int i = 0; i < 600; ++i) {
-      c = get("/v1/contracts/" + id);
-      if (pred(c)) return c;
-      std::this_thread::sleep_for(100ms);
-    }
-    INFO(c.dump());
-    FAIL("the contract never reached the expected state");
-    return c;
-  }
-  json access_when(const std::string& pack, const std::string& state) const {
-    json a;
-    for (int i = 0; i < 600; ++i) {
-      a = get("/v1/devices/" + pack + "/access");
-      if (a.value("state", "") == state) return a;
-      std::this_thread::sleep_for(100ms);
-    }
-    INFO(a.dump());
-    FAIL("the pack's access never became " + state);
-    return a;
-  }
-  std::vector<json> commands(const std::string& pack) const {
-    const auto page = get("/v1/devices/" + pack + "/commands");
-    return page.at("items").get<std::vector<json>>();
-  }
-  std::vector<json> ledger(const std::string& contract) const {
-    std::vector<json> out;
-    std::string cursor;
-    do {
-      const auto page = get("/v1/contracts/" + contract + "/ledger?limit=200" +
-                            (cursor.empty() ? "" : "&cursor=" + cursor));
-      for (const auto& e : page.at("items")) out.push_back(e);
-      cursor = page.value("next_cursor", "");
-    } while (!cursor.empty());
-    return out;
-  }
-};
 
 // What a provider sends: hex HMAC-SHA256 of "<t>.<body>" with the secret, computed here with
 // libsodium independently of the server's code.
@@ -128,18 +33,6 @@ std::string provider_signature(const std::string& secret, std::int64_t t, const 
   char hex[sizeof mac * 2 + 1];
   sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
   return hex;
-}
-
-ServerProcess money_server(Backend backend) {
-  return start_server(backend, {{"CELLFLEET_TESTING_CLOCK", "adjustable"},
-                                {"CELLFLEET_LOANS_CHECK_INTERVAL_SECONDS", "1"}});
-}
-
-Shop open_shop(const ServerProcess& server, const std::string& slug) {
-  Shop s{Api{server.port()}, {}, {}};
-  s.org = create_test_org(s.api, slug);
-  s.key = s.org.role_keys.at("finance");
-  return s;
 }
 
 const json kLease = {{"name", "Lease 4 weeks"},
@@ -278,7 +171,7 @@ TEST_CASE("the same payment posted three times with one key is one payment",
   const auto pack = shop.stocked_pack("IDEM-1");
   const std::string id = shop.contract(customer, pack, shop.product(kLease)).at("id");
 
-  const auto key = fresh_key();
+  const auto key = fresh_idempotency_key();
   auto first = shop.pay(id, 20000, key);
   for (int i = 0; i < 2; ++i) {
     auto again = shop.post("/v1/payments",
