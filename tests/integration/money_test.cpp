@@ -486,3 +486,44 @@ TEST_CASE("a reversed payment is taken back and its battery stops again", "[inte
   shop.access_when(pack, "locked");
   check_ledger(shop.ledger(id), 0);
 }
+
+TEST_CASE("a customer's credit pays the deposit of the next contract and then the dues as they fall",
+          "[integration][money]") {
+  auto server = money_server(Backend::sqlite);
+  auto shop = open_shop(server, "credit");
+  const auto customer = shop.customer("Ivy Chebet", "+254700000009");
+  // Money for a customer without a contract is kept as the customer's credit.
+  REQUIRE(shop.post("/v1/payments", {{"customer_id", customer},
+                                     {"amount", 25000},
+                                     {"currency", "KES"},
+                                     {"method", "cash"}})
+              .status == 201);
+  json balance;
+  for (int i = 0; i < 300; ++i) {
+    balance = shop.get("/v1/customers/" + customer + "/balance");
+    if (balance.at("credit") == 25000) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE(balance.at("credit") == 25000);
+
+  const auto pack = shop.stocked_pack("CREDIT-1");
+  auto signed_ = shop.contract(customer, pack, shop.product(kLease));
+  const std::string id = signed_.at("id");
+  CHECK(signed_.at("state") == "active");  // the deposit was paid from the credit
+  shop.access_when(pack, "unlocked");
+  CHECK(shop.get("/v1/customers/" + customer + "/balance").at("credit") == 5000);
+
+  // The first installment falls due: the rest of the credit goes to it.
+  shop.advance(7 * 86400 + 3600);
+  auto c = shop.contract_when(id, [](const json& c) {
+    return c.at("installments")[1].at("paid_principal").get<std::int64_t>() +
+               c.at("installments")[1].at("paid_interest").get<std::int64_t>() >
+           0;
+  });
+  CHECK(shop.get("/v1/customers/" + customer + "/balance").at("credit") == 0);
+  const auto entries = shop.ledger(id);
+  check_ledger(entries, c.at("balance"));
+  int applied = 0;
+  for (const auto& e : entries) applied += e.at("kind") == "credit_applied" ? 1 : 0;
+  CHECK(applied == 2);
+}

@@ -192,6 +192,7 @@ http::Response Contracts::sign(http::Request& req) {
   if (notes) c["notes"] = *notes;
   ContractChange change(c);
   change.read_state = "pending_deposit";
+  change.use_customer_credit = true;  // a customer's credit pays the deposit
   if (kind == "lease_to_own") {
     change.contract["installments"] = lease_installments(product.at("terms"), start);
     const std::int64_t total = outstanding(change.contract["installments"]);

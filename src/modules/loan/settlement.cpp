@@ -95,6 +95,37 @@ ContractChange::ContractChange(storage::Item c) : contract(std::move(c)) {
   }
 }
 
+void ContractChange::apply_customer_credit(Context& ctx, const OrgCalendar& calendar,
+                                           std::int64_t now, storage::WriteBatch& batch) {
+  auto& c = contract;
+  const auto today = calendar.local_date(now);
+  // What is due up to today: the credit pays that, not installments still to come.
+  std::int64_t due = 0;
+  for (const auto& inst : c.at("installments")) {
+    if (OrgCalendar::days_between(parse_date(inst.at("due")), today) < 0) break;
+    due += installment_remaining(inst);
+  }
+  if (due == 0) return;
+  const std::string org_id = c.at("org_id");
+  const storage::Key key{keys::customer_credit(org_id, c.at("customer_id")), "credit"};
+  auto credit = ctx.store.get(kTable, key);
+  const std::int64_t available = credit ? credit->value("amount", std::int64_t{0}) : 0;
+  if (available <= 0) return;
+  const std::int64_t use = std::min(available, due);
+  const auto paid = allocate(c.at("installments"), use, format_utc(now));
+  const std::int64_t version = credit->value("version", std::int64_t{0});
+  (*credit)["amount"] = available - paid.total();
+  (*credit)["version"] = version + 1;
+  (*credit)["updated_at"] = format_utc(now);
+  batch.ops.push_back(storage::Put{kTable, *credit, storage::Condition::version_is(version)});
+  lines.push_back({"credit_applied", -paid.total(), {{"allocation", paid.to_json()}}});
+  ctx.events.publish(batch, org_id, "customer.credit_changed", c.at("customer_id"),
+                     {{"amount", -paid.total()},
+                      {"balance", (*credit)["amount"]},
+                      {"detail", {{"contract_id", c.at("id")}, {"reason", "applied to dues"}}}});
+  payment_applied = true;
+}
+
 void ContractChange::announce_installments(const OrgCalendar& calendar, std::int64_t now,
                                            std::optional<std::int64_t>& next_check) {
   auto& c = contract;
@@ -144,6 +175,7 @@ bool ContractChange::commit_into(Context& ctx, const OrgCalendar& calendar,
       if (auto fee = charge_late_fees(c, calendar, now); fee > 0) {
         lines.push_back({"late_fee", fee, {{"reason", "installment past its grace period"}}});
       }
+      if (use_customer_credit) apply_customer_credit(ctx, calendar, now, batch);
     }
     Standing s = kind == "payg" ? payg_standing(c, now) : lease_standing(c, calendar, now);
     c["state"] = s.state;
@@ -440,6 +472,7 @@ bool Settlement::recheck(const std::string& org_id, const OrgCalendar& calendar,
     auto contract = ctx_.find_contract(org_id, contract_id);
     if (!contract) return false;
     ContractChange change(*contract);
+    change.use_customer_credit = true;
     storage::WriteBatch batch;
     if (!change.commit_into(ctx_, calendar, batch)) return false;
     try {

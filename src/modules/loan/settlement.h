@@ -45,12 +45,17 @@ struct ContractChange {
   std::set<std::int64_t> read_paid;  // numbers of the installments already paid when read
   std::vector<LedgerLine> lines;
   bool payment_applied = false;  // a payment extended credit: say so even when the state stays
+  // The customer's credit (overpayments) pays what is due, when the change does not itself write
+  // the customer's credit item (the scheduler's re-evaluation and signing set it).
+  bool use_customer_credit = false;
   std::vector<std::pair<std::string, nlohmann::json>> events;  // extra events, type and data
 
   // Re-evaluates, appends everything to batch. Returns false when nothing changed at all.
   bool commit_into(Context& ctx, const OrgCalendar& calendar, storage::WriteBatch& batch);
 
  private:
+  void apply_customer_credit(Context& ctx, const OrgCalendar& calendar, std::int64_t now,
+                             storage::WriteBatch& batch);
   // Queues the installment_due and installment_paid events; moves next_check to the next due day
   // when that comes first.
   void announce_installments(const OrgCalendar& calendar, std::int64_t now,
