@@ -30,7 +30,9 @@ Invocation parse(const std::vector<std::string>& args, const std::vector<Command
       flag = flag.substr(0, eq);
       inline_value = true;
     }
-    if (command->switch_flags.contains(flag) && !inline_value) {
+    if (flag.rfind("-", 0) != 0 && inv.arguments.size() < command->max_arguments) {
+      inv.arguments.push_back(flag);
+    } else if (command->switch_flags.contains(flag) && !inline_value) {
       inv.switches.insert(flag);
     } else if (command->value_flags.contains(flag)) {
       if (!inline_value) {
