@@ -19,6 +19,7 @@ Any other table property fails unless it is operational only (DeletionProtection
 
 import copy
 import json
+import os
 import subprocess
 import sys
 
@@ -124,8 +125,15 @@ def main():
         sys.exit(__doc__)
     template_path, binary = sys.argv[1:]
     prefix = PREFIX_TEMPLATE.replace("${AWS::StackName}", STACK)
-    out = subprocess.run([binary, "schema", "--dynamodb", "--table-prefix", prefix],
-                         check=True, capture_output=True, text=True).stdout
+    # Without the caller's CELLFLEET_* variables: an unknown one (CI exports
+    # CELLFLEET_TEST_DYNAMODB_ENDPOINT) stops cellfleet, as it should.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CELLFLEET_")}
+    run = subprocess.run([binary, "schema", "--dynamodb", "--table-prefix", prefix], env=env,
+                         capture_output=True, text=True)
+    if run.returncode != 0:
+        print(f"FAILED: cellfleet schema --dynamodb exited {run.returncode}: {run.stderr}")
+        return 1
+    out = run.stdout
     code_tables = json.loads(out)
     template = cfn_yaml.load(template_path)
     problems, count = compare(template, code_tables)
