@@ -51,7 +51,7 @@ std::string overview(const std::vector<Command>& commands) {
   std::string out =
       "cellfleet: the back office of battery-rental operators.\n\n"
       "Usage: cellfleet COMMAND [OPTIONS]\n\nCommands:\n";
-  for (const auto& c : commands) out += fmt::format("  {:<10} {}\n", c.name, c.summary);
+  for (const auto& c : commands) out += fmt::format("  {:<12} {}\n", c.name, c.summary);
   out += "\nRun `cellfleet COMMAND --help` for a command's options.\n";
   return out;
 }

@@ -67,7 +67,8 @@ const std::vector<cli::Command>& commands() {
        "Usage: cellfleet migrate [--config FILE] [--data-dir DIR]\n\n"
        "SQLite: applies pending schema migrations (safe while a server runs on the same\n"
        "store) and reports the schema version before and after. DynamoDB: creates the tables\n"
-       "that do not exist (on-demand, streams, TTL, indexes) and waits until they are ACTIVE.\n\n" +
+       "that do not exist (on-demand, streams, TTL, indexes, point-in-time recovery) and waits\n"
+       "until they are ACTIVE. Both are safe to run from several processes at once.\n\n" +
            kConfigFlags,
        {"--config", "--data-dir"},
        {},
