@@ -2,7 +2,8 @@
 # Installs, from Debian 12's packages, exactly what cellfleet needs to build, run and test.
 # Idempotent: packages already present are skipped, and apt is not touched when nothing is missing.
 #   scripts/install-deps.sh          build + run dependencies
-#   scripts/install-deps.sh --test   also the test tools (promtool, Java for DynamoDB Local, Node.js/npm)
+#   scripts/install-deps.sh --test   also the test tools (promtool, Java for DynamoDB Local, Node.js/npm,
+#                                    Python 3 with PyYAML)
 set -euo pipefail
 
 packages=(
@@ -11,7 +12,8 @@ packages=(
   libssl-dev libsodium-dev tzdata libhowardhinnant-date-dev
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(prometheus openjdk-17-jre-headless wrk python3)
+  # python3-yaml: tests/deploy/ read the CloudFormation template.
+  packages+=(prometheus openjdk-17-jre-headless wrk python3 python3-yaml)
   # Node.js and npm run the OpenAPI linter; a machine that already has them keeps its own.
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)

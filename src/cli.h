@@ -20,6 +20,7 @@ struct Command {
   std::string usage;                   // the full --help text
   std::set<std::string> value_flags;   // flags that take a value: "--config"
   std::set<std::string> switch_flags;  // flags without a value: "--json"
+  std::size_t max_arguments;           // plain arguments after the command: `backup PATH`
 };
 
 struct Invocation {
@@ -27,6 +28,7 @@ struct Invocation {
   bool help = false;
   std::map<std::string, std::string> values;
   std::set<std::string> switches;
+  std::vector<std::string> arguments;  // plain arguments, in order
 
   const std::string* value(const std::string& flag) const {
     auto it = values.find(flag);

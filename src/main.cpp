@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -21,6 +23,7 @@
 #include "core/events/event_routes.h"
 #include "core/events/publisher.h"
 #include "core/http/dispatcher.h"
+#include "core/http/probe.h"
 #include "core/http/router.h"
 #include "core/http/server.h"
 #include "core/log.h"
@@ -57,23 +60,27 @@ const std::vector<cli::Command>& commands() {
        "variables, then these flags.\n\n" +
            kConfigFlags + "  --listen HOST:PORT   address to listen on (server.listen)\n",
        {"--config", "--listen", "--data-dir"},
-       {}},
+       {},
+       0},
       {"migrate",
        "create or upgrade the store's schema, then exit",
        "Usage: cellfleet migrate [--config FILE] [--data-dir DIR]\n\n"
        "SQLite: applies pending schema migrations (safe while a server runs on the same\n"
        "store) and reports the schema version before and after. DynamoDB: creates the tables\n"
-       "that do not exist (on-demand, streams, TTL, indexes) and waits until they are ACTIVE.\n\n" +
+       "that do not exist (on-demand, streams, TTL, indexes, point-in-time recovery) and waits\n"
+       "until they are ACTIVE. Both are safe to run from several processes at once.\n\n" +
            kConfigFlags,
        {"--config", "--data-dir"},
-       {}},
+       {},
+       0},
       {"routes",
        "list every HTTP route the server answers",
        "Usage: cellfleet routes [--json]\n\nPrints METHOD PATH ACCESS for every route, in "
        "registration order\n(ACCESS: anyone, platform_admin, or the roles admitted); --json "
        "prints\n[{\"method\":...,\"path\":...,\"access\":...}].\n",
        {},
-       {"--json"}},
+       {"--json"},
+       0},
       {"config",
        "print the effective configuration, or every key with its documentation",
        "Usage: cellfleet config [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--keys]\n\n"
@@ -81,7 +88,8 @@ const std::vector<cli::Command>& commands() {
        "its environment variable, default and meaning.\n\n" +
            kConfigFlags,
        {"--config", "--data-dir", "--listen"},
-       {"--keys"}},
+       {"--keys"},
+       0},
       {"create-org",
        "create an organization and print its first owner API key",
        "Usage: cellfleet create-org --name NAME --slug SLUG --owner-email EMAIL\n"
@@ -93,8 +101,42 @@ const std::vector<cli::Command>& commands() {
            kConfigFlags,
        {"--config", "--data-dir", "--name", "--slug", "--owner-email", "--owner-name", "--currency",
         "--time-zone"},
-       {}},
-      {"version", "print the version", "Usage: cellfleet version\n", {}, {}},
+       {},
+       0},
+      {"healthcheck",
+       "exit 0 when the server answers GET /healthz with 200 (the image's HEALTHCHECK)",
+       "Usage: cellfleet healthcheck [--config FILE] [--listen HOST:PORT] [--path PATH]\n"
+       "                             [--timeout-ms N]\n\n"
+       "GETs http://HOST:PORT/PATH (default /healthz) and exits 0 on 200, 1 otherwise. HOST:PORT\n"
+       "is server.listen (from FILE, CELLFLEET_SERVER_LISTEN or --listen); a wildcard address\n"
+       "(0.0.0.0, ::) is reached over loopback. Default timeout 3000 ms. For container\n"
+       "HEALTHCHECKs: the image carries no curl.\n",
+       {"--config", "--listen", "--path", "--timeout-ms"},
+       {},
+       0},
+      {"schema",
+       "print the DynamoDB tables `migrate` creates, as JSON",
+       "Usage: cellfleet schema --dynamodb [--config FILE] [--table-prefix PREFIX]\n\n"
+       "Prints one JSON object per table: the CreateTable request `cellfleet migrate` sends\n"
+       "(names with dynamodb.table_prefix, or PREFIX), plus TimeToLiveSpecification and\n"
+       "PointInTimeRecoverySpecification. deploy/cloudformation.yaml must declare the same\n"
+       "tables; tests/deploy/cloudformation_tables_test.py checks it.\n",
+       {"--config", "--table-prefix"},
+       {"--dynamodb"},
+       0},
+      {"backup",
+       "copy the SQLite database, consistently, while the server runs",
+       "Usage: cellfleet backup PATH [--config FILE] [--data-dir DIR]\n\n"
+       "Copies the SQLite database (storage.data_dir/cellfleet.db) to PATH, a new file, with\n"
+       "SQLite's online backup API: a consistent copy as of one commit, taken while a server\n"
+       "keeps serving. The copy is checked with PRAGMA integrity_check. To restore, stop the\n"
+       "server and put the copy in place as cellfleet.db (docs/self-host.md). DynamoDB is backed\n"
+       "up by point-in-time recovery instead (docs/deploy-aws.md).\n\n" +
+           kConfigFlags,
+       {"--config", "--data-dir"},
+       {},
+       1},
+      {"version", "print the version", "Usage: cellfleet version\n", {}, {}, 0},
   };
   return list;
 }
@@ -182,7 +224,8 @@ struct App {
               loan_options(config)),
         insights(*store, clock, log, events),
         credentials(tenant.authenticator()) {
-    add_system_routes(router, {*store, metrics, embedded::openapi_json, kVersion});
+    add_system_routes(router,
+                      {*store, metrics, embedded::openapi_json, kVersion, &shutting_down});
     add_clock_routes(router, clock);
     events::add_event_routes(router, *store, events);
     tenant.register_routes(router);
@@ -197,6 +240,7 @@ struct App {
     credentials.add("cfd_", devices.authenticator());
   }
   AdjustableClock clock;
+  std::atomic<bool> shutting_down{false};  // set on SIGTERM: /readyz answers 503
   http::Notifier notifier;  // wakes parked long-polls; shared by the server and the modules
   std::unique_ptr<storage::Store> store;
   MetricsRegistry metrics;
@@ -259,7 +303,12 @@ int serve(const cli::Invocation& inv) {
   std::thread signal_waiter([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    log.info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    // Not ready from now on, so a load balancer polling /readyz sends no new requests; still
+    // serving for server.shutdown_delay_ms while it notices, then the drain.
+    app.shutting_down = true;
+    log.info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+                               {"shutdown_delay_ms", config.server.shutdown_delay_ms}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(config.server.shutdown_delay_ms));
     server.stop();
   });
   app.events.start();
@@ -352,6 +401,68 @@ int create_org(const cli::Invocation& inv) {
   }
 }
 
+int healthcheck(const cli::Invocation& inv) {
+  Config config = load(inv);
+  std::string host = config.listen_host();
+  if (host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  const std::string path = inv.value("--path") ? *inv.value("--path") : "/healthz";
+  int timeout_ms = 3000;
+  if (auto v = inv.value("--timeout-ms")) {
+    try {
+      timeout_ms = std::stoi(*v);
+    } catch (const std::exception&) {
+      throw cli::UsageError("healthcheck: --timeout-ms must be a number of milliseconds");
+    }
+  }
+  auto result = http::probe(host, config.listen_port(), path, std::chrono::milliseconds(timeout_ms));
+  const std::string url = fmt::format("http://{}:{}{}", host.find(':') != std::string::npos
+                                                            ? "[" + host + "]"
+                                                            : host,
+                                      config.listen_port(), path);
+  if (result.status == 200) {
+    fmt::print("{}: 200\n", url);
+    return 0;
+  }
+  if (result.status != 0) {
+    fmt::print(stderr, "cellfleet: healthcheck: {} answered {}\n", url, result.status);
+  } else {
+    fmt::print(stderr, "cellfleet: healthcheck: {}: {}\n", url, result.error);
+  }
+  return 1;
+}
+
+int schema(const cli::Invocation& inv) {
+  if (!inv.switches.contains("--dynamodb")) {
+    throw cli::UsageError("schema: --dynamodb is required (the only physical schema printed)");
+  }
+  Config config = load(inv);
+  const std::string prefix =
+      inv.value("--table-prefix") ? *inv.value("--table-prefix") : config.dynamodb.table_prefix;
+  fmt::print("{}\n", storage::dynamodb_table_definitions(prefix).dump(2));
+  return 0;
+}
+
+int backup(const cli::Invocation& inv) {
+  if (inv.arguments.size() != 1) throw cli::UsageError("backup: PATH is required");
+  Config config = load(inv);
+  if (config.storage.backend != "sqlite") {
+    fmt::print(stderr,
+               "cellfleet: backup copies a SQLite database; DynamoDB tables are backed up by "
+               "point-in-time recovery (docs/deploy-aws.md)\n");
+    return 2;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto report = storage::backup_sqlite(sqlite_options(config, nullptr), inv.arguments[0]);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+  fmt::print("{} -> {}: {} pages, {} bytes, schema version {}, integrity ok, {} ms\n",
+             config.sqlite_path(), inv.arguments[0], report.pages, report.bytes,
+             report.schema_version, ms);
+  return 0;
+}
+
 int print_config(const cli::Invocation& inv) {
   if (inv.switches.contains("--keys")) {
     for (const auto& s : config_settings()) {
@@ -383,6 +494,9 @@ int run(int argc, char** argv) {
     if (inv.command == "routes") return routes(inv);
     if (inv.command == "config") return print_config(inv);
     if (inv.command == "create-org") return create_org(inv);
+    if (inv.command == "healthcheck") return healthcheck(inv);
+    if (inv.command == "schema") return schema(inv);
+    if (inv.command == "backup") return backup(inv);
     fmt::print("cellfleet {}\n", kVersion);
     return 0;
   } catch (const cli::UsageError& e) {

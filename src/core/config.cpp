@@ -108,6 +108,11 @@ const std::vector<Setting>& settings() {
                             "Time allowed to receive one request, and idle keep-alive time"));
     t.push_back(int_setting("server", "drain_timeout_ms", &C::server, &C::Server::drain_timeout_ms,
                             0, big, "On SIGTERM, how long in-flight requests may take to finish"));
+    t.push_back(int_setting("server", "shutdown_delay_ms", &C::server,
+                            &C::Server::shutdown_delay_ms, 0, 120000,
+                            "On SIGTERM, how long /readyz answers 503 while requests are still "
+                            "served, before the drain starts: time for a load balancer to stop "
+                            "sending new ones"));
     t.push_back(int_setting("server", "retry_after_seconds", &C::server,
                             &C::Server::retry_after_seconds, 1, 3600,
                             "Retry-After sent with 503 when overloaded"));

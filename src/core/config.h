@@ -23,6 +23,7 @@ struct Config {
     std::int64_t max_connections = 10000;
     std::int64_t read_timeout_ms = 30000;
     std::int64_t drain_timeout_ms = 10000;
+    std::int64_t shutdown_delay_ms = 0;
     std::int64_t retry_after_seconds = 1;
     std::int64_t long_poll_recheck_ms = 2000;
   } server;

@@ -9,7 +9,13 @@ void add_system_routes(http::Router& router, const SystemRouteDeps& deps) {
              [version = std::string(deps.version)](http::Request&) {
                return http::Response::json(200, {{"status", "ok"}, {"version", version}});
              });
-  router.add("GET", "/readyz", Access::anyone(), [&store = deps.store](http::Request&) {
+  router.add("GET", "/readyz", Access::anyone(), [&store = deps.store,
+                                                  shutting_down = deps.shutting_down](http::Request&) {
+    if (shutting_down != nullptr && shutting_down->load()) {
+      Error e(ErrorKind::unavailable, "the server is shutting down");
+      e.with_header("Retry-After", "5");
+      throw e;
+    }
     try {
       store.ping();
     } catch (const storage::StoreError&) {

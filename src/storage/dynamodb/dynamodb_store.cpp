@@ -196,7 +196,9 @@ Page DynamoDbStore::query(const Query& q) {
 }
 
 void DynamoDbStore::ping() {
-  call("ListTables", {{"Limit", 1}});
+  // DescribeTable of a table of ours rather than ListTables: ready means our tables exist, and the
+  // task role needs no permission on the account's other tables (deploy/cloudformation.yaml).
+  call("DescribeTable", {{"TableName", physical_name(logical_schema().front())}});
 }
 
 }  // namespace cellfleet::storage::dynamodb

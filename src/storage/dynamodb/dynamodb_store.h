@@ -33,9 +33,18 @@ struct DynamoDbOptions {
 // Throws std::invalid_argument for unusable options (endpoint, region, credentials).
 std::unique_ptr<Store> open_dynamodb(const DynamoDbOptions& options);
 
+// Every table of the logical schema as migrate_dynamodb makes it, one JSON object per table: the
+// CreateTable request (TableName = table_prefix + name, AttributeDefinitions, KeySchema,
+// BillingMode, StreamSpecification, GlobalSecondaryIndexes) plus TimeToLiveSpecification and
+// PointInTimeRecoverySpecification. `cellfleet schema --dynamodb` prints it; the test of
+// deploy/cloudformation.yaml compares the template's tables with it.
+nlohmann::json dynamodb_table_definitions(const std::string& table_prefix);
+
 // Creates every table of the logical schema that does not exist yet (on-demand billing, streams
 // with new and old images, the sparse indexes projecting whole items), waits until each is ACTIVE
-// and turns on its TTL. Idempotent: existing tables are left as they are.
+// and turns on its TTL and point-in-time recovery (skipped on DynamoDB Local, which has none).
+// Idempotent and safe to run from several processes at once: a table another process is creating
+// is waited for, and settings another process turned on count as done.
 // Throws Unavailable when DynamoDB cannot be reached or a table does not become ACTIVE in time.
 void migrate_dynamodb(const DynamoDbOptions& options);
 

@@ -17,7 +17,9 @@ json key_schema(const std::string& partition, const std::string& sort) {
                       {{"AttributeName", sort}, {"KeyType", "RANGE"}}});
 }
 
-json create_table_request(const TableSpec& table, const std::string& name) {
+// The table as `cellfleet migrate` makes it: the CreateTable request, plus the two settings
+// DynamoDB takes in calls of their own (TTL and point-in-time recovery).
+json table_definition(const TableSpec& table, const std::string& name) {
   // Every key attribute is a string (store.h); only key attributes are declared, as DynamoDB asks.
   json attributes = json::array({{{"AttributeName", "pk"}, {"AttributeType", "S"}},
                                  {{"AttributeName", "sk"}, {"AttributeType", "S"}}});
@@ -31,7 +33,7 @@ json create_table_request(const TableSpec& table, const std::string& name) {
                        {"KeySchema", key_schema(index.partition_key, index.sort_key)},
                        {"Projection", {{"ProjectionType", "ALL"}}}});
   }
-  json request = {
+  json definition = {
       {"TableName", name},
       {"AttributeDefinitions", attributes},
       {"KeySchema", key_schema("pk", "sk")},
@@ -39,8 +41,21 @@ json create_table_request(const TableSpec& table, const std::string& name) {
       {"BillingMode", "PAY_PER_REQUEST"},
       // Streams with both images, so the outbox can later be driven by DynamoDB Streams
       // and changes relayed without polling.
-      {"StreamSpecification", {{"StreamEnabled", true}, {"StreamViewType", "NEW_AND_OLD_IMAGES"}}}};
-  if (!indexes.empty()) request["GlobalSecondaryIndexes"] = indexes;
+      {"StreamSpecification", {{"StreamEnabled", true}, {"StreamViewType", "NEW_AND_OLD_IMAGES"}}},
+      // Restore to any second of the last 35 days (docs/deploy-aws.md).
+      {"PointInTimeRecoverySpecification", {{"PointInTimeRecoveryEnabled", true}}}};
+  if (!indexes.empty()) definition["GlobalSecondaryIndexes"] = indexes;
+  if (!table.ttl_attribute.empty()) {
+    definition["TimeToLiveSpecification"] = {{"AttributeName", table.ttl_attribute},
+                                             {"Enabled", true}};
+  }
+  return definition;
+}
+
+json create_table_request(const json& definition) {
+  json request = definition;
+  request.erase("PointInTimeRecoverySpecification");
+  request.erase("TimeToLiveSpecification");
   return request;
 }
 
@@ -64,33 +79,88 @@ void wait_until_active(DynamoDbClient& client, const std::string& name,
   }
 }
 
-void enable_ttl(DynamoDbClient& client, const std::string& name, const std::string& attribute) {
+std::string ttl_status(DynamoDbClient& client, const std::string& name) {
   const json description = client.call("DescribeTimeToLive", {{"TableName", name}});
-  const std::string status =
-      description.value("TimeToLiveDescription", json::object()).value("TimeToLiveStatus", "");
+  return description.value("TimeToLiveDescription", json::object()).value("TimeToLiveStatus", "");
+}
+
+void enable_ttl(DynamoDbClient& client, const std::string& name, const std::string& attribute) {
   // Turning TTL on twice is an error on DynamoDB; so is changing its attribute, which is left to an
   // operator on purpose (items under the old attribute would silently stop expiring).
-  if (status == "ENABLED" || status == "ENABLING") return;
-  client.call("UpdateTimeToLive",
-              {{"TableName", name},
-               {"TimeToLiveSpecification", {{"AttributeName", attribute}, {"Enabled", true}}}});
+  auto on = [](const std::string& status) { return status == "ENABLED" || status == "ENABLING"; };
+  if (on(ttl_status(client, name))) return;
+  try {
+    client.call("UpdateTimeToLive",
+                {{"TableName", name},
+                 {"TimeToLiveSpecification", {{"AttributeName", attribute}, {"Enabled", true}}}});
+  } catch (const ServiceError& error) {
+    // Another instance's migrate turned it on between our look and our call.
+    if (error.type != "ValidationException" || !on(ttl_status(client, name))) throw;
+  }
+}
+
+bool pitr_enabled(DynamoDbClient& client, const std::string& name) {
+  const json description = client.call("DescribeContinuousBackups", {{"TableName", name}});
+  return description.value("ContinuousBackupsDescription", json::object())
+             .value("PointInTimeRecoveryDescription", json::object())
+             .value("PointInTimeRecoveryStatus", "") == "ENABLED";
+}
+
+void enable_point_in_time_recovery(DynamoDbClient& client, const std::string& name) {
+  try {
+    if (pitr_enabled(client, name)) return;
+    client.call("UpdateContinuousBackups",
+                {{"TableName", name},
+                 {"PointInTimeRecoverySpecification", {{"PointInTimeRecoveryEnabled", true}}}});
+  } catch (const ServiceError& error) {
+    // DynamoDB Local has no backups at all: nothing to turn on there.
+    if (error.type == "UnknownOperationException") return;
+    // Continuous backups are still being set up for a new table, or another instance turned
+    // recovery on meanwhile: what counts is that it ends up on.
+    if (error.type == "ContinuousBackupsUnavailableException" || error.type == "ValidationException") {
+      for (int attempt = 0; attempt < 60; ++attempt) {
+        std::this_thread::sleep_for(std::chrono::seconds(2));
+        try {
+          if (pitr_enabled(client, name)) return;
+          client.call("UpdateContinuousBackups",
+                      {{"TableName", name},
+                       {"PointInTimeRecoverySpecification", {{"PointInTimeRecoveryEnabled", true}}}});
+          return;
+        } catch (const ServiceError& again) {
+          if (again.type != error.type) throw;
+        }
+      }
+    }
+    throw;
+  }
 }
 
 }  // namespace
+
+nlohmann::json dynamodb_table_definitions(const std::string& table_prefix) {
+  json tables = json::array();
+  for (const auto& table : logical_schema()) {
+    tables.push_back(table_definition(table, table_prefix + table.name));
+  }
+  return tables;
+}
 
 void migrate_dynamodb(const DynamoDbOptions& options) {
   DynamoDbClient client(options.client);
   try {
     for (const auto& table : logical_schema()) {
       const std::string name = options.table_prefix + table.name;
+      const json definition = table_definition(table, name);
       try {
-        client.call("CreateTable", create_table_request(table, name));
+        client.call("CreateTable", create_table_request(definition));
       } catch (const ServiceError& error) {
-        // Already there (or being created by another instance's migrate): keep it.
+        // Already there, or being created by another instance's migrate at this moment (every
+        // starting task runs migrate): keep it, and wait below until it is ACTIVE.
         if (error.type != "ResourceInUseException") throw;
       }
       wait_until_active(client, name, options.table_ready_timeout);
       if (!table.ttl_attribute.empty()) enable_ttl(client, name, table.ttl_attribute);
+      enable_point_in_time_recovery(client, name);
     }
   } catch (const ServiceError& error) {
     throw Unavailable(std::string("dynamodb migrate: ") + error.what());

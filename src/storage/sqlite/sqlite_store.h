@@ -69,6 +69,19 @@ std::unique_ptr<SqliteStore> open_sqlite(const SqliteOptions& options);
 // Throws like open_sqlite.
 MigrationReport migrate_sqlite(const SqliteOptions& options);
 
+struct BackupReport {
+  int pages = 0;            // database pages copied
+  std::uintmax_t bytes = 0;  // size of the copy
+  int schema_version = 0;   // schema version of the copy
+};
+
+// Copies the database at options.path to destination (a new file) with SQLite's online backup
+// API: consistent as of one commit, while a server keeps reading and writing it. The copy is
+// checked with PRAGMA integrity_check and is a single file (rollback journal, no -wal), written
+// beside destination and renamed into place when complete. Throws std::invalid_argument when
+// destination exists, Unavailable when the database cannot be read or the copy fails.
+BackupReport backup_sqlite(const SqliteOptions& options, const std::string& destination);
+
 // The newest schema version this binary carries.
 int sqlite_schema_version();
 

@@ -4,8 +4,11 @@
 // tables `cellfleet migrate` creates.
 
 #include <cstdlib>
+#include <exception>
 #include <random>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -59,6 +62,51 @@ TEST_CASE("migrate creates the entities table as designed, and running it again 
   const json ttl = client.call("DescribeTimeToLive", {{"TableName", name}});
   CHECK(ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at");
 
+  auto store = cellfleet::storage::open_dynamodb(options);
+  CHECK_NOTHROW(store->ping());
+}
+
+TEST_CASE("migrate run by several processes at once: every one succeeds, the tables exist once",
+          "[dynamodb]") {
+  // Every ECS task that starts may run `cellfleet migrate`: CreateTable races end in
+  // ResourceInUseException for all but one, which must count as success (then wait for ACTIVE),
+  // and the TTL another one turned on meanwhile must not fail the rest.
+  const char* endpoint = local_endpoint();
+  if (endpoint == nullptr) {
+    SUCCEED("CELLFLEET_TEST_DYNAMODB_ENDPOINT is not set; run scripts/dynamodb-local.sh start");
+    return;
+  }
+  const auto options = local_options(endpoint);
+  std::vector<std::exception_ptr> failures(4);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < failures.size(); ++i) {
+    threads.emplace_back([&options, &failures, i] {
+      try {
+        cellfleet::storage::migrate_dynamodb(options);
+      } catch (...) {
+        failures[i] = std::current_exception();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& failure : failures) {
+    if (failure) {
+      try {
+        std::rethrow_exception(failure);
+      } catch (const std::exception& e) {
+        FAIL("a concurrent migrate failed: " << e.what());
+      }
+    }
+  }
+  dynamodb::DynamoDbClient client(options.client);
+  for (const auto& definition : cellfleet::storage::dynamodb_table_definitions(options.table_prefix)) {
+    const std::string name = definition["TableName"];
+    const json table = client.call("DescribeTable", {{"TableName", name}})["Table"];
+    CHECK(table["TableStatus"] == "ACTIVE");
+    CHECK(table["KeySchema"] == definition["KeySchema"]);
+    const json ttl = client.call("DescribeTimeToLive", {{"TableName", name}});
+    CHECK(ttl["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED");
+  }
   auto store = cellfleet::storage::open_dynamodb(options);
   CHECK_NOTHROW(store->ping());
 }
