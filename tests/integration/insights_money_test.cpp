@@ -84,6 +84,16 @@ struct Shop {
                                  {"currency", "KES"},
                                  {"method", method}});
   }
+  // Reverses a payment once the loan module has applied it (409 until then).
+  void reverse(const std::string& payment_id) const {
+    HttpResponse res;
+    for (int i = 0; i < 600; ++i) {
+      res = post("/v1/payments/" + payment_id + "/reverse", {{"reason", "bounced"}});
+      if (res.status != 409) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    ok(res);
+  }
   void advance(std::int64_t seconds) const {
     ok(api.call("POST", "/v1/testing/clock", kPlatformToken,
                 json{{"advance_seconds", seconds}}.dump()));
@@ -164,7 +174,7 @@ TEST_CASE("portfolio at risk and the collection rate match a hand-computed fixtu
   const std::string reversed = shop.ok(shop.pay(p, 3000), 201).at("id");
   shop.ok(shop.post("/v1/contracts/" + c.at("id").get<std::string>() + "/cancel",
                     {{"reason", "changed their mind"}}));
-  shop.ok(shop.post("/v1/payments/" + reversed + "/reverse", {{"reason", "bounced"}}));
+  shop.reverse(reversed);
 
   // Day 0: A and B active with 80,000 - p1 and 80,000 outstanding, nothing late; C's pack is
   // back (returned, not in stock), the spare is in stock.
@@ -291,27 +301,29 @@ TEST_CASE("incremental insights equal those rebuilt from the event log after a r
   std::vector<std::string> contracts;
   std::vector<std::string> payments;
   int serial = 0;
-  for (int step = 0; step < 40; ++step) {
-    const auto action = pick(10);
+  for (int step = 0; step < 80; ++step) {
+    const auto action = pick(12);
     if (action < 3 || contracts.empty()) {
-      const auto product = pick(2);
+      const auto product = pick(3) == 0 ? 1 : 0;  // mostly leases
       const auto n = std::to_string(++serial);
       contracts.push_back(shop.contract(shop.customer("+2547001" + std::string(5 - n.size(), '0') + n),
                                         shop.stocked_pack("RND-" + n), products[product])
                               .at("id"));
       if (pick(2) == 0) shop.stocked_pack("SPARE-" + n);
     } else if (action < 7) {
+      // Deposits, partial installments, PAYG top-ups: whatever the amount, some contracts
+      // fall behind.
       const auto res = shop.pay(contracts[pick(contracts.size())],
-                                1000 + static_cast<std::int64_t>(pick(30)) * 1000,
+                                1000 + static_cast<std::int64_t>(pick(25)) * 1000,
                                 pick(3) == 0 ? "mobile_money" : "cash");
       if (res.status == 201) payments.push_back(res.json().at("id"));
     } else if (action == 7 && !payments.empty()) {
       shop.post("/v1/payments/" + payments[pick(payments.size())] + "/reverse",
                 {{"reason", "random reversal"}});
-    } else if (action == 8) {
-      shop.advance(static_cast<std::int64_t>(1 + pick(6)) * 86400);
+    } else if (action < 10) {
+      shop.advance(static_cast<std::int64_t>(1 + pick(12)) * 86400);
       std::this_thread::sleep_for(1200ms);  // a scheduler pass at the new time
-    } else {
+    } else if (action == 10) {
       shop.post("/v1/contracts/" + contracts[pick(contracts.size())] + "/cancel",
                 {{"reason", "random return"}});
     }
