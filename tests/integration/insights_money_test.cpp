@@ -139,7 +139,9 @@ std::int64_t installment_total(const json& inst) {
          inst.at("fee").get<std::int64_t>();
 }
 
-std::int64_t bp(std::int64_t num, std::int64_t den) { return num * 10000 / den; }
+std::int64_t bp(std::int64_t num, std::int64_t den) {
+  return num * 10000 / den;
+}
 
 }  // namespace
 
@@ -257,9 +259,9 @@ namespace {
 // What the dashboards say, without the instant they said it.
 json dashboards(const Shop& shop, const std::string& from, const std::string& to) {
   json out;
-  const std::vector<std::string> paths = {
-      "/v1/insights/portfolio", "/v1/insights/collections?from=" + from + "&to=" + to,
-      "/v1/insights/utilisation?from=" + from + "&to=" + to};
+  const std::vector<std::string> paths = {"/v1/insights/portfolio",
+                                          "/v1/insights/collections?from=" + from + "&to=" + to,
+                                          "/v1/insights/utilisation?from=" + from + "&to=" + to};
   for (const auto& path : paths) {
     auto answer = shop.get(path);
     answer.erase("as_of");
@@ -306,9 +308,10 @@ TEST_CASE("incremental insights equal those rebuilt from the event log after a r
     if (action < 3 || contracts.empty()) {
       const auto product = pick(3) == 0 ? 1 : 0;  // mostly leases
       const auto n = std::to_string(++serial);
-      contracts.push_back(shop.contract(shop.customer("+2547001" + std::string(5 - n.size(), '0') + n),
-                                        shop.stocked_pack("RND-" + n), products[product])
-                              .at("id"));
+      contracts.push_back(
+          shop.contract(shop.customer("+2547001" + std::string(5 - n.size(), '0') + n),
+                        shop.stocked_pack("RND-" + n), products[product])
+              .at("id"));
       if (pick(2) == 0) shop.stocked_pack("SPARE-" + n);
     } else if (action < 7) {
       // Deposits, partial installments, PAYG top-ups: whatever the amount, some contracts
@@ -333,8 +336,8 @@ TEST_CASE("incremental insights equal those rebuilt from the event log after a r
   INFO(incremental.dump());
   CHECK(incremental.at("/v1/insights/portfolio").at("contracts") == contracts.size());
 
-  auto [status, out] = run_cellfleet(
-      {"insights", "rebuild", "--data-dir", server.data_dir().string()}, env);
+  auto [status, out] =
+      run_cellfleet({"insights", "rebuild", "--data-dir", server.data_dir().string()}, env);
   INFO(out);
   REQUIRE(status == 0);
   CHECK(out.find(shop.org.id + ": generation 1:") != std::string::npos);

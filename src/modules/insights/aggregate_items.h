@@ -30,11 +30,9 @@ class AggregateItems {
     storage::Item item;
     std::int64_t read_version = 0;  // 0: the item did not exist when read
   };
-  const std::map<std::pair<std::string, std::string>, Touched>& touched() const {
-    return items_;
-  }
+  const std::map<std::pair<std::string, std::string>, Touched>& touched() const { return items_; }
 
-  // Appends one Put per touched item to ops: version read + 1, conditioned on the version read
+  // Appends one Put per touched item to batch: version read + 1, conditioned on the version read
   // (or on absence).
   void put_into(storage::WriteBatch& batch, const std::string& table) const;
 

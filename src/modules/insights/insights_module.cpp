@@ -66,18 +66,16 @@ void InsightsModule::register_routes(http::Router& router) {
     const auto& org = req.caller().org_id;
     return impl_->answer(read_portfolio(impl_->store, org), org);
   });
-  router.add("GET", "/v1/insights/collections", Access::any_member(),
-             [this](http::Request& req) {
-               const auto range = parse_date_range(req.query("from"), req.query("to"));
-               const auto& org = req.caller().org_id;
-               return impl_->answer(read_collections(impl_->store, org, range), org);
-             });
-  router.add("GET", "/v1/insights/utilisation", Access::any_member(),
-             [this](http::Request& req) {
-               const auto range = parse_date_range(req.query("from"), req.query("to"));
-               const auto& org = req.caller().org_id;
-               return impl_->answer(read_utilisation(impl_->store, org, range), org);
-             });
+  router.add("GET", "/v1/insights/collections", Access::any_member(), [this](http::Request& req) {
+    const auto range = parse_date_range(req.query("from"), req.query("to"));
+    const auto& org = req.caller().org_id;
+    return impl_->answer(read_collections(impl_->store, org, range), org);
+  });
+  router.add("GET", "/v1/insights/utilisation", Access::any_member(), [this](http::Request& req) {
+    const auto range = parse_date_range(req.query("from"), req.query("to"));
+    const auto& org = req.caller().org_id;
+    return impl_->answer(read_utilisation(impl_->store, org, range), org);
+  });
 }
 
 }  // namespace cellfleet::insights

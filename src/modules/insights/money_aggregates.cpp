@@ -53,8 +53,7 @@ void apply_contract_event(const events::Event& event, const MoneyKeys& keys,
     add_snapshot(shard, next, 1);
     copy["snapshot"] = next;
   }
-  const json snapshot =
-      items.at(keys.contract(event.subject)).value("snapshot", json::object());
+  const json snapshot = items.at(keys.contract(event.subject)).value("snapshot", json::object());
   const std::string product = snapshot.value("product_id", "unknown");
   if (event.type == "contract.payment_applied") {
     bump(shard["revenue_by_product"], product, data.value("amount", std::int64_t{0}));
@@ -117,8 +116,7 @@ void apply_device_event(const events::Event& event, const MoneyKeys& keys,
   auto& fleet = items.at(keys.shard(shard_no))["fleet"];
   if (counted(from)) bump(fleet, from, -1);
   if (counted(to)) bump(fleet, to, 1);
-  auto& day =
-      items.at(keys.utilisation(shard_no, local_date(calendar, event.occurred_at / 1000)));
+  auto& day = items.at(keys.utilisation(shard_no, local_date(calendar, event.occurred_at / 1000)));
   day["deployed"] = fleet.value("deployed", std::int64_t{0});
   day["in_stock"] = fleet.value("in_stock", std::int64_t{0});
 }
@@ -127,16 +125,16 @@ void apply_device_event(const events::Event& event, const MoneyKeys& keys,
 
 const std::vector<std::string>& money_event_types() {
   static const std::vector<std::string> types = {
-      "payment.received",           "payment.reversed",
-      "contract.signed",            "contract.payment_applied",
-      "contract.payment_reversed",  "contract.installment_due",
-      "contract.installment_paid",  "contract.delinquency_changed",
-      "contract.activated",         "contract.credit_extended",
-      "contract.overdue",           "contract.defaulted",
-      "contract.credit_expired",    "contract.paid_off",
-      "contract.cancelled",         "contract.written_off",
-      "contract.rescheduled",       "device.registered",
-      "device.state_changed",       "device.registration_reverted"};
+      "payment.received",          "payment.reversed",
+      "contract.signed",           "contract.payment_applied",
+      "contract.payment_reversed", "contract.installment_due",
+      "contract.installment_paid", "contract.delinquency_changed",
+      "contract.activated",        "contract.credit_extended",
+      "contract.overdue",          "contract.defaulted",
+      "contract.credit_expired",   "contract.paid_off",
+      "contract.cancelled",        "contract.written_off",
+      "contract.rescheduled",      "device.registered",
+      "device.state_changed",      "device.registration_reverted"};
   return types;
 }
 
@@ -197,10 +195,8 @@ void count_money_event(storage::Store& store, const events::Event& event,
                        const CalendarOf& calendar_of, storage::WriteBatch& effects) {
   const auto generation_item = store.get(kMoneyTable, generation_key(event.org_id));
   const MoneyKeys keys{event.org_id,
-                       generation_item ? generation_item->value("generation", std::int64_t{0})
-                                       : 0};
-  AggregateItems items(
-      [&store](const storage::Key& key) { return store.get(kMoneyTable, key); });
+                       generation_item ? generation_item->value("generation", std::int64_t{0}) : 0};
+  AggregateItems items([&store](const storage::Key& key) { return store.get(kMoneyTable, key); });
   apply_money_event(event, keys, calendar_of, items);
   items.put_into(effects, kMoneyTable);
   // A rebuild switching generations meanwhile fails this batch; the retry lands in the new one.

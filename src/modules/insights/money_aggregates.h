@@ -27,9 +27,12 @@
 // Outstanding principal counts lease-to-own contracts in force (active, overdue, defaulted);
 // pending_deposit (nothing financed yet), paid_off, cancelled and written_off contracts count 0.
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "aggregate_items.h"
 #include "core/calendar.h"
@@ -66,7 +69,7 @@ struct MoneyKeys {
 // "YYYY-MM-DD"
 std::string format_date(std::chrono::year_month_day d);
 
-// Applies event's effect on the figures of keys' generation to items. zone_of gives the
+// Applies event's effect on the figures of keys' generation to items. calendar_of gives the
 // organization's calendar (the local day of a payment or a device change).
 using CalendarOf = std::function<OrgCalendar(const std::string& org_id)>;
 void apply_money_event(const events::Event& event, const MoneyKeys& keys,

@@ -115,9 +115,9 @@ DateRange parse_date_range(const std::optional<std::string>& from,
     throw bad_request("to must not precede from", {{"query.to", "must be on or after from"}});
   }
   if (days > kMaxReportDays) {
-    throw bad_request(fmt::format("a range covers at most {} days", kMaxReportDays),
-                      {{"query.to", fmt::format("must be at most {} days after from",
-                                                kMaxReportDays - 1)}});
+    throw bad_request(
+        fmt::format("a range covers at most {} days", kMaxReportDays),
+        {{"query.to", fmt::format("must be at most {} days after from", kMaxReportDays - 1)}});
   }
   return {*f, *t};
 }
@@ -155,8 +155,7 @@ json read_portfolio(storage::Store& store, const std::string& org_id) {
           {"contracts_by_state", by_state},
           {"contracts", contracts},
           {"revenue_by_product", revenue},
-          {"fleet", {{"deployed", num(fleet, "deployed")},
-                     {"in_stock", num(fleet, "in_stock")}}}};
+          {"fleet", {{"deployed", num(fleet, "deployed")}, {"in_stock", num(fleet, "in_stock")}}}};
 }
 
 json read_collections(storage::Store& store, const std::string& org_id, const DateRange& range) {
@@ -194,8 +193,7 @@ json read_collections(storage::Store& store, const std::string& org_id, const Da
 json read_utilisation(storage::Store& store, const std::string& org_id, const DateRange& range) {
   const MoneyKeys keys{org_id, read_generation(store, org_id)};
   const auto dates = dates_of(range);
-  const auto day_before =
-      format_date(year_month_day(sys_days(range.from) - std::chrono::days(1)));
+  const auto day_before = format_date(year_month_day(sys_days(range.from) - std::chrono::days(1)));
   std::vector<std::int64_t> deployed(dates.size(), 0);
   std::vector<std::int64_t> in_stock(dates.size(), 0);
   for (std::size_t shard = 0; shard < events::kOutboxShards; ++shard) {
@@ -211,8 +209,8 @@ json read_utilisation(storage::Store& store, const std::string& org_id, const Da
     auto last = store.query(before);
     std::int64_t d = last.items.empty() ? 0 : num(last.items.front(), "deployed");
     std::int64_t s = last.items.empty() ? 0 : num(last.items.front(), "in_stock");
-    const auto changes = read_between(store, keys.utilisation_partition(),
-                                      prefix + dates.front(), prefix + dates.back());
+    const auto changes = read_between(store, keys.utilisation_partition(), prefix + dates.front(),
+                                      prefix + dates.back());
     std::size_t next = 0;
     for (std::size_t i = 0; i < dates.size(); ++i) {
       while (next < changes.size() &&

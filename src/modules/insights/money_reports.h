@@ -7,6 +7,7 @@
 // denominator they come from beside them; null when the denominator is 0.
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>

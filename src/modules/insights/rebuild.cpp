@@ -89,14 +89,14 @@ RebuildReport rebuild_money(storage::Store& store, const std::string& org_id,
   // The old generation: its aggregate items by prefix, its per-contract and per-payment copies
   // by the subjects the log names (copies of subjects gone from the log stay, unread).
   std::vector<storage::Key> old;
-  for (const auto& partition : {old_keys.money_partition(), old_keys.daily_partition(),
-                                old_keys.utilisation_partition()}) {
+  for (const auto& partition :
+       {old_keys.money_partition(), old_keys.daily_partition(), old_keys.utilisation_partition()}) {
     auto found = keys_with_prefix(store, partition, old_keys.gen_prefix());
     old.insert(old.end(), found.begin(), found.end());
   }
   for (const auto& subject : subjects) {
-    const auto key = subject.rfind("con_", 0) == 0 ? old_keys.contract(subject)
-                                                   : old_keys.payment(subject);
+    const auto key =
+        subject.rfind("con_", 0) == 0 ? old_keys.contract(subject) : old_keys.payment(subject);
     if (subject.rfind("dev_", 0) != 0 && store.get(kMoneyTable, key)) old.push_back(key);
   }
   report.removed = delete_keys(store, old);

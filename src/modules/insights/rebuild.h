@@ -21,10 +21,10 @@
 namespace cellfleet::insights {
 
 struct RebuildReport {
-  std::int64_t generation = 0;   // the generation now in use
-  std::size_t events = 0;        // events replayed
-  std::size_t items = 0;         // items written
-  std::size_t removed = 0;       // items of the previous generation deleted
+  std::int64_t generation = 0;  // the generation now in use
+  std::size_t events = 0;       // events replayed
+  std::size_t items = 0;        // items written
+  std::size_t removed = 0;      // items of the previous generation deleted
 };
 
 // Throws storage::ConditionFailed when another rebuild switched the generation meanwhile.
