@@ -1,28 +1,37 @@
 #pragma once
 // The insights module: dashboards read from aggregates that event subscribers keep up to date,
-// so reading one never scans the fleet. This first piece counts each organization's packs by
-// lifecycle state (GET /v1/insights/fleet).
+// so reading one never scans the fleet. Packs by lifecycle state (fleet_counts.h,
+// GET /v1/insights/fleet); money and utilisation (money_aggregates.h: GET /v1/insights/portfolio,
+// /collections, /utilisation), which `cellfleet insights rebuild` recomputes (rebuild.h).
 
 #include <memory>
+#include <string>
 
+#include "contracts/organization_directory.h"
 #include "core/clock.h"
 #include "core/events/dispatcher.h"
 #include "core/http/router.h"
 #include "core/log.h"
+#include "rebuild.h"
 #include "storage/store.h"
 
 namespace cellfleet::insights {
 
 class InsightsModule {
  public:
-  // Registers the module's subscribers with dispatcher.
+  // Registers the module's subscribers with dispatcher. directory gives each organization's
+  // time zone: daily figures are kept by local date.
   InsightsModule(storage::Store& store, const Clock& clock, Logger& log,
-                 events::Dispatcher& dispatcher);
+                 events::Dispatcher& dispatcher, contracts::OrganizationDirectory& directory);
   ~InsightsModule();
   InsightsModule(const InsightsModule&) = delete;
   InsightsModule& operator=(const InsightsModule&) = delete;
 
   void register_routes(http::Router& router);
+
+  // Recomputes the organization's money and utilisation figures from its retained event log
+  // (rebuild.h).
+  RebuildReport rebuild(const std::string& org_id);
 
   struct Impl;
 

@@ -1,0 +1,44 @@
+#pragma once
+// The items one insights event touches, read once and changed in memory, then written together.
+//
+// A handler asks for an item by key (at), changes the JSON it gets back, and the set remembers
+// the version it was read at. The incremental subscriber turns the touched items into Puts
+// conditioned on those versions (so a concurrent writer makes the batch fail and the event is
+// retried); the rebuild keeps every item in memory and writes them all at the end. Both run the
+// same handler code, which is what makes "incremental == rebuilt" a property of one function.
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "storage/store.h"
+
+namespace cellfleet::insights {
+
+class AggregateItems {
+ public:
+  using Loader = std::function<std::optional<storage::Item>(const storage::Key&)>;
+  explicit AggregateItems(Loader load) : load_(std::move(load)) {}
+
+  // The item with this key: as loaded (or as changed earlier in this set), or a new
+  // {"pk", "sk"} when there is none. The reference stays valid while the set lives.
+  storage::Item& at(const storage::Key& key);
+
+  struct Touched {
+    storage::Item item;
+    std::int64_t read_version = 0;  // 0: the item did not exist when read
+  };
+  const std::map<std::pair<std::string, std::string>, Touched>& touched() const { return items_; }
+
+  // Appends one Put per touched item to batch: version read + 1, conditioned on the version read
+  // (or on absence).
+  void put_into(storage::WriteBatch& batch, const std::string& table) const;
+
+ private:
+  Loader load_;
+  std::map<std::pair<std::string, std::string>, Touched> items_;
+};
+
+}  // namespace cellfleet::insights

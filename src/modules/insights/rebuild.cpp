@@ -1,0 +1,106 @@
+#include "rebuild.h"
+
+#include <algorithm>
+#include <set>
+
+#include "core/events/outbox.h"
+
+namespace cellfleet::insights {
+
+namespace {
+
+std::size_t delete_keys(storage::Store& store, const std::vector<storage::Key>& keys) {
+  for (std::size_t i = 0; i < keys.size(); i += storage::kMaxBatchOps) {
+    storage::WriteBatch batch;
+    for (std::size_t j = i; j < std::min(keys.size(), i + storage::kMaxBatchOps); ++j) {
+      batch.ops.push_back(storage::Delete{kMoneyTable, keys[j], storage::Condition::none()});
+    }
+    store.write(batch);
+  }
+  return keys.size();
+}
+
+std::vector<storage::Key> keys_with_prefix(storage::Store& store, const std::string& partition,
+                                           const std::string& prefix) {
+  std::vector<storage::Key> out;
+  storage::Query q;
+  q.table = kMoneyTable;
+  q.partition = partition;
+  q.sort = storage::SortCondition{storage::SortCondition::Op::begins_with, prefix, ""};
+  q.limit = 1000;
+  do {
+    auto page = store.query(q);
+    for (const auto& item : page.items) out.push_back({item.at("pk"), item.at("sk")});
+    q.cursor = page.next_cursor;
+  } while (!q.cursor.empty());
+  return out;
+}
+
+}  // namespace
+
+RebuildReport rebuild_money(storage::Store& store, const std::string& org_id,
+                            const CalendarOf& calendar_of) {
+  const auto current = store.get(kMoneyTable, generation_key(org_id));
+  const MoneyKeys old_keys{org_id, current ? current->value("generation", std::int64_t{0}) : 0};
+  const MoneyKeys keys{org_id, old_keys.generation + 1};
+
+  // The new generation starts empty: nothing is loaded, everything is kept in memory.
+  AggregateItems items([](const storage::Key&) { return std::optional<storage::Item>(); });
+  const auto& types = money_event_types();
+  std::set<std::string> subjects;
+  RebuildReport report;
+  storage::Query q;
+  q.table = std::string(events::kEventsTable);
+  q.partition = events::event_log_partition(org_id);
+  q.limit = 1000;
+  do {
+    auto page = store.query(q);
+    for (const auto& logged : page.items) {
+      const auto event = logged.at("event").get<events::Event>();
+      if (std::find(types.begin(), types.end(), event.type) == types.end()) continue;
+      apply_money_event(event, keys, calendar_of, items);
+      subjects.insert(event.subject);
+      ++report.events;
+    }
+    q.cursor = page.next_cursor;
+  } while (!q.cursor.empty());
+
+  std::vector<storage::Item> fresh;
+  for (const auto& [key, t] : items.touched()) {
+    storage::Item item = t.item;
+    item["version"] = 1;
+    fresh.push_back(std::move(item));
+  }
+  store.put_many(kMoneyTable, fresh);
+  report.items = fresh.size();
+
+  storage::WriteBatch swap;
+  swap.ops.push_back(storage::Put{
+      kMoneyTable,
+      {{"pk", generation_key(org_id).pk},
+       {"sk", ""},
+       {"generation", keys.generation},
+       {"version", current ? current->value("version", std::int64_t{0}) + 1 : 1}},
+      current ? storage::Condition::version_is(current->value("version", std::int64_t{0}))
+              : storage::Condition::must_not_exist()});
+  store.write(swap);
+  report.generation = keys.generation;
+
+  // The old generation: its aggregate items by prefix, its per-contract and per-payment copies
+  // by the subjects the log names (copies of subjects gone from the log stay, unread).
+  std::vector<storage::Key> old;
+  for (const auto& partition :
+       {old_keys.money_partition(), old_keys.daily_partition(), old_keys.utilisation_partition()}) {
+    auto found = keys_with_prefix(store, partition, old_keys.gen_prefix());
+    old.insert(old.end(), found.begin(), found.end());
+  }
+  for (const auto& subject : subjects) {
+    const auto key =
+        subject.rfind("con_", 0) == 0 ? old_keys.contract(subject) : old_keys.payment(subject);
+    if (subject.rfind("dev_", 0) != 0 && store.get(kMoneyTable, key)) old.push_back(key);
+  }
+  report.removed = delete_keys(store, old);
+  return report;
+}
+
+}  // namespace cellfleet::insights
