@@ -146,7 +146,8 @@ const std::vector<cli::Command>& commands() {
        "Exact only when the event log still holds the organization's whole history.\n\n" +
            kConfigFlags,
        {"--config", "--data-dir"},
-       {"rebuild"}},
+       {},
+       1},
       {"version", "print the version", "Usage: cellfleet version\n", {}, {}, 0},
   };
   return list;
