@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "support/api.h"
+#include "support/shop.h"
 #include "support/server_process.h"
 
 using namespace cellfleet::testing;
@@ -15,12 +16,6 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 namespace {
-
-int next_key = 0;
-std::string fresh_key() {
-  return "insights-" + std::to_string(++next_key) + "-" +
-         std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
-}
 
 // The server's environment, kept so `cellfleet insights rebuild` can run against the same store.
 std::map<std::string, std::string> insights_env(Backend backend) {
@@ -44,38 +39,10 @@ const json kLease = {{"name", "Lease 4 weeks"},
                        {"grace_period_days", 3}}}};
 const json kPayg = {{"name", "Daily"}, {"kind", "payg"}, {"terms", {{"price_per_day", 3000}}}};
 
-struct Shop {
-  Api api;
-  TestOrg org;
-  std::string key;  // a finance key
-
-  json ok(HttpResponse res, int status = 200) const {
-    INFO(res.status << " " << res.body);
-    REQUIRE(res.status == status);
-    return res.json();
-  }
-  json get(const std::string& path) const { return ok(api.call("GET", path, key)); }
-  HttpResponse post(const std::string& path, const json& body) const {
-    return api.call("POST", path, key, body.dump(), {{"Idempotency-Key", fresh_key()}});
-  }
+// The shop, paying by any method and reversing, with a generic poll.
+struct Desk : Shop {
   std::string customer(const std::string& phone) const {
-    return ok(post("/v1/customers", {{"name", "Customer " + phone}, {"phone", phone}}), 201)
-        .at("id");
-  }
-  std::string stocked_pack(const std::string& serial) const {
-    auto id = create_pack(api, org.owner_key, pack_fields(serial));
-    ok(api.call("POST", "/v1/devices/" + id + "/transitions", org.owner_key,
-                json{{"to", "in_stock"}, {"reason", "received"}}.dump()));
-    return id;
-  }
-  std::string product(const json& body) const {
-    return ok(post("/v1/products", body), 201).at("id");
-  }
-  json contract(const std::string& customer, const std::string& pack,
-                const std::string& product) const {
-    return ok(post("/v1/contracts",
-                   {{"customer_id", customer}, {"device_id", pack}, {"product_id", product}}),
-              201);
+    return Shop::customer("Customer " + phone, phone);
   }
   HttpResponse pay(const std::string& contract_id, std::int64_t amount,
                    const std::string& method = "cash") const {
@@ -94,10 +61,6 @@ struct Shop {
     }
     ok(res);
   }
-  void advance(std::int64_t seconds) const {
-    ok(api.call("POST", "/v1/testing/clock", kPlatformToken,
-                json{{"advance_seconds", seconds}}.dump()));
-  }
   // Polls path until pred(answer) holds (up to 60 s: DynamoDB Local under load).
   template <typename Pred>
   json when(const std::string& path, Pred pred) const {
@@ -113,11 +76,8 @@ struct Shop {
   }
 };
 
-Shop open_shop(const ServerProcess& server, const std::string& slug) {
-  Shop s{Api{server.port()}, {}, {}};
-  s.org = create_test_org(s.api, slug);
-  s.key = s.org.role_keys.at("finance");
-  return s;
+Desk open_desk(const ServerProcess& server, const std::string& slug) {
+  return Desk{open_shop(server, slug)};
 }
 
 // The local date (Africa/Nairobi, UTC+3 all year) of an RFC 3339 UTC instant, plus days.
@@ -151,7 +111,7 @@ TEST_CASE("portfolio at risk and the collection rate match a hand-computed fixtu
   INFO("backend " << backend_name(backend));
   const auto env = insights_env(backend);
   ServerProcess server({}, env);
-  auto shop = open_shop(server, "par");
+  auto shop = open_desk(server, "par");
   const auto lease = shop.product(kLease);
   const auto payg = shop.product(kPayg);
   const std::string day0 = nairobi_date(shop.get("/v1/insights/portfolio").at("as_of"));
@@ -291,7 +251,7 @@ TEST_CASE("incremental insights equal those rebuilt from the event log after a r
   INFO("backend " << backend_name(backend));
   const auto env = insights_env(backend);
   ServerProcess server({}, env);
-  auto shop = open_shop(server, "rebuild");
+  auto shop = open_desk(server, "rebuild");
   const std::string day0 = nairobi_date(shop.get("/v1/insights/portfolio").at("as_of"), -1);
   const std::string last_day = nairobi_date(day0 + "T00:00:00Z", 365);
   const std::vector<std::string> products = {shop.product(kLease), shop.product(kPayg)};
