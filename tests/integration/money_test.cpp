@@ -254,6 +254,24 @@ TEST_CASE("payments that cannot be right are refused and change nothing", "[inte
   shop.contract_when(rental, [](const json& c) { return c.at("state") == "active"; });
   CHECK(top_up(1000).status == 422);  // the credit is full
 
+  // A product edited after signing changes no signed contract.
+  const auto lease = shop.product(kLease);
+  const auto third_pack = shop.stocked_pack("BAD-3");
+  const auto before = shop.contract(customer, third_pack, lease);
+  auto edited = shop.api.call("PATCH", "/v1/products/" + lease, shop.key,
+                              json{{"terms",
+                                    {{"cash_price", 150000},
+                                     {"deposit", 30000},
+                                     {"installments", 6},
+                                     {"frequency", "monthly"},
+                                     {"annual_rate_bp", 1200}}}}
+                                  .dump());
+  REQUIRE(edited.status == 200);
+  CHECK(edited.json().at("terms").at("cash_price") == 150000);
+  const auto after = shop.get("/v1/contracts/" + before.at("id").get<std::string>());
+  CHECK(after.at("terms") == before.at("terms"));
+  CHECK(after.at("installments") == before.at("installments"));
+
   // A pack already under contract cannot be signed again.
   auto second = shop.post("/v1/contracts", {{"customer_id", customer},
                                             {"device_id", pack},
