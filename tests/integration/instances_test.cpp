@@ -23,7 +23,7 @@ json packs(const std::string& prefix, int count) {
 
 }  // namespace
 
-TEST_CASE("two servers on one DynamoDB apply 1100 events exactly once though one is killed",
+TEST_CASE("two servers on one DynamoDB apply 500 events exactly once though one is killed",
           "[integration][dynamodb][events]") {
   auto env = backend_env(Backend::dynamodb);
   env["CELLFLEET_PLATFORM_ADMIN_TOKEN"] = kPlatformToken;
@@ -36,7 +36,9 @@ TEST_CASE("two servers on one DynamoDB apply 1100 events exactly once though one
   auto org = create_test_org(one, "instances");
   const auto& key = org.owner_key;
 
-  // 1,000 registrations, half through each server, at the same time.
+  // 400 registrations, half through each server, at the same time. (Each event goes to two
+  // subscribers, the fleet counts and the money insights' utilisation; this scale is what a
+  // sanitizer build on DynamoDB Local finishes well within the test timeout.)
   // (Catch's assertions are for the test's own thread: the other import only records.)
   HttpResponse from_one;
   HttpResponse from_two;
@@ -44,7 +46,7 @@ TEST_CASE("two servers on one DynamoDB apply 1100 events exactly once though one
   std::mutex errors_mutex;
   auto import = [&](const Api& api, const std::string& prefix, HttpResponse& into) {
     try {
-      into = api.call("POST", "/v1/devices:import", key, packs(prefix, 500).dump());
+      into = api.call("POST", "/v1/devices:import", key, packs(prefix, 200).dump());
     } catch (const std::exception& e) {
       std::lock_guard lock(errors_mutex);
       errors += prefix + ": " + e.what() + "\n";
@@ -61,12 +63,12 @@ TEST_CASE("two servers on one DynamoDB apply 1100 events exactly once though one
   for (const auto& response : {from_one.json(), from_two.json()}) {
     for (const auto& d : response["devices"]) ids.push_back(d["id"]);
   }
-  REQUIRE(ids.size() == 1000);
+  REQUIRE(ids.size() == 400);
 
   // 100 transitions, alternating servers; then the second server dies without a goodbye.
   for (int i = 0; i < 100; ++i) {
     const Api& api = i % 2 ? two : one;
-    auto res = api.call("POST", "/v1/devices/" + ids[i * 7] + "/transitions", key,
+    auto res = api.call("POST", "/v1/devices/" + ids[i * 3] + "/transitions", key,
                         json{{"to", "in_stock"}, {"reason", "received"}}.dump());
     REQUIRE(res.status == 200);
   }
@@ -75,7 +77,7 @@ TEST_CASE("two servers on one DynamoDB apply 1100 events exactly once though one
 
   // The survivor takes the dead one's shards over when their leases expire and counts the rest.
   json fleet;
-  const json expected = {{"registered", 900}, {"in_stock", 100},  {"deployed", 0},
+  const json expected = {{"registered", 300}, {"in_stock", 100},  {"deployed", 0},
                          {"returned", 0},     {"maintenance", 0}, {"retired", 0}};
   for (int i = 0; i < 600; ++i) {
     fleet = one.call("GET", "/v1/insights/fleet", key).json();
@@ -84,7 +86,7 @@ TEST_CASE("two servers on one DynamoDB apply 1100 events exactly once though one
   }
   INFO(fleet.dump());
   CHECK(fleet["by_state"] == expected);
-  CHECK(fleet["total"] == 1000);
+  CHECK(fleet["total"] == 400);
   // Nothing arrives twice later, and nothing was given up on.
   std::this_thread::sleep_for(3s);
   CHECK(one.call("GET", "/v1/insights/fleet", key).json()["by_state"] == expected);
