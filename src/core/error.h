@@ -74,5 +74,10 @@ inline Error bad_request(std::string detail, std::vector<FieldError> fields = {}
 inline Error not_found(std::string detail) {
   return Error(ErrorKind::not_found, std::move(detail));
 }
+// A 422 naming the one field it is about: well-formed input the organization's data refuses (a
+// customer or contract it does not have, another currency).
+inline Error unprocessable(const std::string& field, const std::string& detail) {
+  return Error(ErrorKind::unprocessable, detail, {{field, detail}});
+}
 
 }  // namespace cellfleet

@@ -5,6 +5,8 @@
 #include <set>
 #include <sstream>
 
+#include "core/utf8.h"
+
 namespace cellfleet::toml_lite {
 
 namespace {
@@ -20,23 +22,9 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-void append_utf8(std::string& out, std::uint32_t cp, int line) {
+void append_escaped(std::string& out, std::uint32_t cp, int line) {
   if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) throw ParseError(line, "invalid \\u escape");
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
+  append_utf8(out, static_cast<char32_t>(cp));
 }
 
 // Parses a basic string starting at s[0] == '"'; returns it and sets rest to what follows.
@@ -75,7 +63,7 @@ std::string parse_string(std::string_view s, std::string_view& rest, int line) {
         auto [p, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 5, cp, 16);
         if (ec != std::errc() || p != s.data() + i + 5)
           throw ParseError(line, "invalid \\u escape");
-        append_utf8(out, cp, line);
+        append_escaped(out, cp, line);
         i += 4;
         break;
       }

@@ -2,6 +2,7 @@
 
 #include "billing_impl.h"
 #include "core/error.h"
+#include "core/item_view.h"
 #include "customers.h"
 #include "invoices.h"
 #include "payments.h"
@@ -39,12 +40,7 @@ contracts::ContractDirectory& Context::contracts() const {
 }
 
 nlohmann::json customer_view(const storage::Item& customer) {
-  nlohmann::json view = nlohmann::json::object();
-  for (const auto& [name, value] : customer.items()) {
-    if (name == "pk" || name == "sk" || name == "org_id" || name.rfind("gsi", 0) == 0) continue;
-    view[name] = value;
-  }
-  return view;
+  return item_view(customer);
 }
 
 struct BillingModule::Impl {

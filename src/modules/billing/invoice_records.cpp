@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/ids.h"
+#include "core/item_view.h"
 #include "core/timestamp.h"
 
 namespace cellfleet::billing {
@@ -115,12 +116,7 @@ std::optional<storage::Item> find_invoice(const Context& ctx, const std::string&
 }
 
 nlohmann::json invoice_view(const storage::Item& invoice) {
-  nlohmann::json view = nlohmann::json::object();
-  for (const auto& [name, value] : invoice.items()) {
-    if (name == "pk" || name == "sk" || name == "org_id" || name.rfind("gsi", 0) == 0) continue;
-    view[name] = value;
-  }
-  return view;
+  return item_view(invoice);
 }
 
 namespace {

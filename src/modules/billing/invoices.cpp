@@ -24,10 +24,6 @@ constexpr int kNumberAttempts = 8;
 
 const Access kWriters = Access::members({Role::owner, Role::admin, Role::finance});
 
-Error unprocessable(const std::string& field, const std::string& detail) {
-  return Error(ErrorKind::unprocessable, detail, {{field, detail}});
-}
-
 std::vector<InvoiceLine> read_lines(JsonFields& in) {
   std::vector<InvoiceLine> lines;
   const auto* array = in.optional_array("lines");

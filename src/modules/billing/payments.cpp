@@ -6,6 +6,7 @@
 #include "core/http/idempotency.h"
 #include "core/http/paging.h"
 #include "core/ids.h"
+#include "core/item_view.h"
 #include "core/json_input.h"
 #include "core/timestamp.h"
 
@@ -26,10 +27,6 @@ std::string customer_payments(const std::string& org_id, const std::string& cust
   return "org#" + org_id + "#customer#" + customer_id + "#payments";
 }
 
-Error unprocessable(const std::string& field, const std::string& detail) {
-  return Error(ErrorKind::unprocessable, detail, {{field, detail}});
-}
-
 const Access kCollectors =
     Access::members({Role::owner, Role::admin, Role::operator_, Role::finance});
 
@@ -40,12 +37,7 @@ bool is_payment_method(const std::string& method) {
 }
 
 nlohmann::json payment_view(const storage::Item& payment) {
-  nlohmann::json view = nlohmann::json::object();
-  for (const auto& [name, value] : payment.items()) {
-    if (name == "pk" || name == "sk" || name == "org_id" || name.rfind("gsi", 0) == 0) continue;
-    view[name] = value;
-  }
-  return view;
+  return item_view(payment);
 }
 
 std::optional<storage::Item> Payments::by_reference(const std::string& org_id,

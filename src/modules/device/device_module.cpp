@@ -9,6 +9,7 @@
 #include "alerts.h"
 #include "commands.h"
 #include "core/error.h"
+#include "core/item_view.h"
 #include "credentials.h"
 #include "reading.h"
 #include "registry.h"
@@ -39,12 +40,7 @@ storage::Item Context::device_of(const http::Request& req) const {
 }
 
 nlohmann::json device_view(const storage::Item& device) {
-  nlohmann::json view = nlohmann::json::object();
-  for (const auto& [name, value] : device.items()) {
-    if (name == "pk" || name == "sk" || name == "org_id" || name.rfind("gsi", 0) == 0) continue;
-    view[name] = value;
-  }
-  return view;
+  return item_view(device);
 }
 
 struct DeviceModule::Impl {

@@ -20,10 +20,6 @@ namespace {
 const Access kWriters = Access::members({Role::owner, Role::admin, Role::operator_, Role::finance});
 const Access kFinance = Access::members({Role::owner, Role::admin, Role::finance});
 
-Error unprocessable(const std::string& field, const std::string& detail) {
-  return Error(ErrorKind::unprocessable, detail, {{field, detail}});
-}
-
 }  // namespace
 
 Frequency frequency_of(const std::string& name) {

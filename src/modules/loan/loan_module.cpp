@@ -6,6 +6,7 @@
 
 #include "contracts.h"
 #include "core/error.h"
+#include "core/item_view.h"
 #include "products.h"
 #include "settlement.h"
 
@@ -31,12 +32,7 @@ storage::Item Context::require_contract(const std::string& org_id,
 }
 
 nlohmann::json public_view(const storage::Item& item) {
-  nlohmann::json view = nlohmann::json::object();
-  for (const auto& [name, value] : item.items()) {
-    if (name == "pk" || name == "sk" || name == "org_id" || name.rfind("gsi", 0) == 0) continue;
-    view[name] = value;
-  }
-  return view;
+  return item_view(item);
 }
 
 struct LoanModule::Impl {

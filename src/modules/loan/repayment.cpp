@@ -13,10 +13,6 @@ using std::chrono::days;
 using std::chrono::sys_days;
 using std::chrono::year_month_day;
 
-std::int64_t num(const nlohmann::json& j, const char* name) {
-  return j.value(name, std::int64_t{0});
-}
-
 // One component of an installment: what is owed and what was paid of it.
 struct Component {
   const char* owed;
@@ -42,10 +38,10 @@ std::int64_t& slot(Allocation& a, int i) {
 }
 
 std::int64_t pay_component(nlohmann::json& inst, const Component& c, std::int64_t& amount) {
-  const std::int64_t owed = num(inst, c.owed) - num(inst, c.paid);
+  const std::int64_t owed = int_field(inst, c.owed) - int_field(inst, c.paid);
   const std::int64_t take = std::min(owed, amount);
   if (take <= 0) return 0;
-  inst[c.paid] = num(inst, c.paid) + take;
+  inst[c.paid] = int_field(inst, c.paid) + take;
   amount -= take;
   return take;
 }
@@ -86,6 +82,10 @@ year_month_day parse_date(const std::string& text) {
   return *d;
 }
 
+std::int64_t int_field(const nlohmann::json& item, const char* name) {
+  return item.value(name, std::int64_t{0});
+}
+
 std::string format_date(year_month_day d) {
   return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(d.year()),
                      static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()));
@@ -97,7 +97,7 @@ nlohmann::json Allocation::to_json() const {
 
 std::int64_t installment_remaining(const nlohmann::json& inst) {
   std::int64_t rest = 0;
-  for (const auto& c : kOrder) rest += num(inst, c.owed) - num(inst, c.paid);
+  for (const auto& c : kOrder) rest += int_field(inst, c.owed) - int_field(inst, c.paid);
   return rest;
 }
 
@@ -109,7 +109,7 @@ std::int64_t outstanding(const nlohmann::json& installments) {
 
 std::int64_t outstanding_principal(const nlohmann::json& installments) {
   std::int64_t total = 0;
-  for (const auto& inst : installments) total += num(inst, "principal") - num(inst, "paid_principal");
+  for (const auto& inst : installments) total += int_field(inst, "principal") - int_field(inst, "paid_principal");
   return total;
 }
 
@@ -136,7 +136,7 @@ void unallocate(nlohmann::json& installments, const nlohmann::json& per_installm
     for (auto& inst : installments) {
       if (inst.at("n") != part.at("n")) continue;
       for (const auto& c : kOrder) {
-        inst[c.paid] = std::max<std::int64_t>(0, num(inst, c.paid) - num(part, c.owed));
+        inst[c.paid] = std::max<std::int64_t>(0, int_field(inst, c.paid) - int_field(part, c.owed));
       }
       if (installment_remaining(inst) > 0) inst.erase("paid_at");
     }
@@ -145,7 +145,7 @@ void unallocate(nlohmann::json& installments, const nlohmann::json& per_installm
 
 void take_back_credit(nlohmann::json& contract, std::int64_t amount) {
   const std::int64_t price = contract.at("terms").at("price_per_day");
-  const std::int64_t remainder = num(contract, "credit_remainder");
+  const std::int64_t remainder = int_field(contract, "credit_remainder");
   // Credit is worth credit_until x price + credit_remainder minor-unit-seconds; the payment's
   // amount x 86,400 of it goes, from the remainder first.
   const std::int64_t owed = amount * 86400 - remainder;
@@ -154,7 +154,7 @@ void take_back_credit(nlohmann::json& contract, std::int64_t amount) {
     return;
   }
   const std::int64_t seconds = (owed + price - 1) / price;
-  contract["credit_until"] = num(contract, "credit_until") - seconds;
+  contract["credit_until"] = int_field(contract, "credit_until") - seconds;
   contract["credit_remainder"] = seconds * price - owed;
 }
 
@@ -169,13 +169,13 @@ std::string delinquency_bucket(std::int64_t dpd) {
 std::int64_t charge_late_fees(nlohmann::json& contract, const OrgCalendar& calendar,
                               std::int64_t now_s) {
   const auto& terms = contract.at("terms");
-  const std::int64_t fee = num(terms, "late_fee");
-  const std::int64_t grace = num(terms, "grace_period_days");
+  const std::int64_t fee = int_field(terms, "late_fee");
+  const std::int64_t grace = int_field(terms, "grace_period_days");
   if (fee <= 0) return 0;
   const auto today = calendar.local_date(now_s);
   std::int64_t charged = 0;
   for (auto& inst : contract.at("installments")) {
-    if (num(inst, "n") == 0 || installment_remaining(inst) == 0 || num(inst, "penalty") > 0) {
+    if (int_field(inst, "n") == 0 || installment_remaining(inst) == 0 || int_field(inst, "penalty") > 0) {
       continue;
     }
     if (days_late(parse_date(inst.at("due")), today) > grace) {
@@ -196,16 +196,16 @@ Standing lease_standing(const nlohmann::json& contract, const OrgCalendar& calen
     s.reason = "every installment is paid";
     return s;
   }
-  if (num(*oldest, "n") == 0) {
+  if (int_field(*oldest, "n") == 0) {
     s.state = "pending_deposit";
     s.reason = "the deposit is not paid";
     return s;
   }
-  const std::int64_t grace = num(contract.at("terms"), "grace_period_days");
+  const std::int64_t grace = int_field(contract.at("terms"), "grace_period_days");
   const auto due = parse_date(oldest->at("due"));
   s.days_past_due = days_late(due, calendar.local_date(now_s));
   s.bucket = delinquency_bucket(s.days_past_due);
-  const std::int64_t n = num(*oldest, "n");
+  const std::int64_t n = int_field(*oldest, "n");
   if (s.days_past_due > grace) {
     s.state = s.days_past_due > kDefaultAfterDays ? "defaulted" : "overdue";
     s.reason = fmt::format("installment {} due {} is {} days past due (grace {} days)", n,
@@ -251,10 +251,10 @@ std::int64_t buy_credit(nlohmann::json& contract, std::int64_t amount, std::int6
   const std::int64_t price = contract.at("terms").at("price_per_day");
   // amount x 86,400 fits in 63 bits for any amount below 10^14 minor units (amounts are capped at
   // 10^12).
-  const std::int64_t numerator = amount * 86400 + num(contract, "credit_remainder");
+  const std::int64_t numerator = amount * 86400 + int_field(contract, "credit_remainder");
   const std::int64_t seconds = numerator / price;
   contract["credit_remainder"] = numerator % price;
-  const std::int64_t from = std::max(num(contract, "credit_until"), now_s);
+  const std::int64_t from = std::max(int_field(contract, "credit_until"), now_s);
   contract["credit_until"] = from + seconds;
   return seconds;
 }
@@ -267,7 +267,7 @@ DueAnnouncements due_announcements(const nlohmann::json& contract, const OrgCale
   const auto& installments = contract.at("installments");
   for (std::size_t i = 0; i < installments.size(); ++i) {
     const auto& inst = installments[i];
-    if (num(inst, "n") <= announced) continue;
+    if (int_field(inst, "n") <= announced) continue;
     const auto due = parse_date(inst.at("due"));
     if (OrgCalendar::days_between(due, today) >= 0) {
       out.indexes.push_back(i);
@@ -283,10 +283,10 @@ PayoffQuote payoff_quote(const nlohmann::json& installments, year_month_day toda
   PayoffQuote q;
   for (const auto& inst : installments) {
     const bool due = OrgCalendar::days_between(parse_date(inst.at("due")), today) >= 0;
-    q.due.principal += num(inst, "principal") - num(inst, "paid_principal");
-    q.due.penalty += num(inst, "penalty") - num(inst, "paid_penalty");
-    const std::int64_t interest = num(inst, "interest") - num(inst, "paid_interest");
-    const std::int64_t fee = num(inst, "fee") - num(inst, "paid_fee");
+    q.due.principal += int_field(inst, "principal") - int_field(inst, "paid_principal");
+    q.due.penalty += int_field(inst, "penalty") - int_field(inst, "paid_penalty");
+    const std::int64_t interest = int_field(inst, "interest") - int_field(inst, "paid_interest");
+    const std::int64_t fee = int_field(inst, "fee") - int_field(inst, "paid_fee");
     if (due) {
       q.due.interest += interest;
       q.due.fee += fee;
@@ -303,12 +303,12 @@ Allocation settle_payoff(nlohmann::json& installments, year_month_day today,
   for (auto& inst : installments) {
     if (OrgCalendar::days_between(parse_date(inst.at("due")), today) >= 0) continue;
     // Not yet due: what has not been paid of its interest and fee is waived, not owed.
-    const std::int64_t waived_interest = num(inst, "interest") - num(inst, "paid_interest");
-    const std::int64_t waived_fee = num(inst, "fee") - num(inst, "paid_fee");
+    const std::int64_t waived_interest = int_field(inst, "interest") - int_field(inst, "paid_interest");
+    const std::int64_t waived_fee = int_field(inst, "fee") - int_field(inst, "paid_fee");
     if (waived_interest > 0) inst["waived_interest"] = waived_interest;
     if (waived_fee > 0) inst["waived_fee"] = waived_fee;
-    inst["interest"] = num(inst, "paid_interest");
-    inst["fee"] = num(inst, "paid_fee");
+    inst["interest"] = int_field(inst, "paid_interest");
+    inst["fee"] = int_field(inst, "paid_fee");
   }
   return allocate(installments, outstanding(installments), paid_at);
 }

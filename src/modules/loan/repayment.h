@@ -40,6 +40,8 @@ inline constexpr std::int64_t kDefaultAfterDays = 90;
 std::chrono::year_month_day parse_date(const std::string& text);  // "2026-03-29"; throws
 std::optional<std::chrono::year_month_day> try_parse_date(const std::string& text);
 std::string format_date(std::chrono::year_month_day d);
+// An integer attribute of a stored installment or contract; 0 when absent.
+std::int64_t int_field(const nlohmann::json& item, const char* name);
 
 struct Allocation {
   std::int64_t fee = 0;

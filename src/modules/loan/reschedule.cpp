@@ -11,14 +11,6 @@
 #include "settlement.h"
 
 namespace cellfleet::loan {
-namespace {
-
-std::int64_t num(const nlohmann::json& j, const char* name) {
-  return j.value(name, std::int64_t{0});
-}
-
-}  // namespace
-
 http::Response Contracts::reschedule(http::Request& req) {
   const auto& caller = req.caller();
   ctx_.require_contract(caller.org_id, req.param("contract_id"));  // a 404 whatever the body
@@ -68,16 +60,16 @@ http::Response Contracts::reschedule(http::Request& req) {
         continue;
       }
       closed.push_back(inst.at("n"));
-      principal += num(inst, "principal") - num(inst, "paid_principal");
-      carried += num(inst, "fee") - num(inst, "paid_fee") + num(inst, "penalty") -
-                 num(inst, "paid_penalty");
-      if (num(inst, "paid_principal") + num(inst, "paid_interest") + num(inst, "paid_fee") +
-              num(inst, "paid_penalty") ==
+      principal += int_field(inst, "principal") - int_field(inst, "paid_principal");
+      carried += int_field(inst, "fee") - int_field(inst, "paid_fee") + int_field(inst, "penalty") -
+                 int_field(inst, "paid_penalty");
+      if (int_field(inst, "paid_principal") + int_field(inst, "paid_interest") + int_field(inst, "paid_fee") +
+              int_field(inst, "paid_penalty") ==
           0) {
         continue;  // nothing was paid of it: it goes
       }
       for (const char* part : {"principal", "interest", "fee", "penalty"}) {
-        inst[part] = num(inst, (std::string("paid_") + part).c_str());
+        inst[part] = int_field(inst, (std::string("paid_") + part).c_str());
       }
       inst["rescheduled"] = true;
       kept.push_back(inst);
