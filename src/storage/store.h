@@ -103,9 +103,9 @@ struct Query {
   std::optional<std::string> index;  // "gsi1" / "gsi2"; unset queries the primary key
   std::string partition;             // value of pk (or of the index's partition attribute)
   std::optional<SortCondition> sort;
-  std::size_t limit = 100;           // 1..1000
-  std::string cursor;                // "" for the first page; else a Page::next_cursor
-  bool forward = true;               // ascending sort key when true
+  std::size_t limit = 100;  // 1..1000
+  std::string cursor;       // "" for the first page; else a Page::next_cursor
+  bool forward = true;      // ascending sort key when true
 };
 
 struct Page {
@@ -173,6 +173,17 @@ class Store {
   // Throws ConditionFailed naming the first failing operation, InvalidRequest for a malformed or
   // oversized batch (never split silently), Unavailable when the backend cannot be reached.
   virtual void write(const WriteBatch& batch) = 0;
+
+  // Applies many independent batches, each one atomically and checked as write() would, and
+  // returns one entry per batch: nullopt when it was applied, the ConditionFailed it met when its
+  // conditions did not hold (nothing of that batch written; the other batches are unaffected).
+  // For writers that change many unrelated items at a high rate (the packs' latest telemetry
+  // state): the SQLite backend applies every batch in one transaction, so the whole call costs one
+  // commit instead of one per batch. The default applies them one by one with write(). There is no
+  // atomicity across batches: on an exception (InvalidRequest for a malformed batch, Unavailable)
+  // some batches may have been applied and others not.
+  virtual std::vector<std::optional<ConditionFailed>> write_each(
+      const std::vector<WriteBatch>& batches);
 
   // Stores many items (unconditional puts, replacing existing ones) without atomicity: on an
   // exception some items may have been stored. For bulk data such as telemetry; any number of

@@ -1,5 +1,6 @@
 // Telemetry over HTTP on both backends: ingest with per-row validation, deduplication, out-of-order
 // readings and the latest state, device credential scope, history by range and in buckets.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
@@ -395,6 +396,56 @@ TEST_CASE("readings may arrive out of order, and a pack's latest state only move
   CHECK(seen_at_or_after(newest));
   CHECK_FALSE(seen(api, key, "last_seen_before=" + iso(newest)).contains(id));
   CHECK(history(api, key, id, t0, t0 + kHour).size() == 43);
+}
+
+TEST_CASE("concurrent gateway batches over many packs leave each pack at its newest reading",
+          "[integration][telemetry]") {
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = start_server(backend);
+  Api api{server.port()};
+  auto org = create_test_org(api, "gateways");
+  const auto& key = org.role_keys.at("operator");
+  std::vector<std::string> ids;
+  for (int p = 0; p < 12; ++p)
+    ids.push_back(create_pack(api, key, pack_fields("GW-" + std::to_string(p))));
+  const auto t0 = hours_ago(4);
+
+  // Eight gateways each send three batches naming every pack in a shuffled order, each reading
+  // a time of its own, so the batches race on every pack's latest state.
+  std::map<std::string, std::int64_t> newest;
+  std::vector<std::vector<json>> batches(8 * 3);
+  std::mt19937 random(7);
+  for (std::size_t b = 0; b < batches.size(); ++b) {
+    std::vector<std::size_t> order(ids.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::shuffle(order.begin(), order.end(), random);
+    for (std::size_t i : order) {
+      const std::int64_t at = t0 + static_cast<std::int64_t>(random() % 3'600'000);
+      batches[b].push_back(reading(at, {{"device_id", ids[i]}, {"soc", static_cast<int>(b)}}));
+      newest[ids[i]] = std::max(newest[ids[i]], at);
+    }
+  }
+  std::vector<std::thread> gateways;
+  std::vector<int> statuses(batches.size());
+  for (int g = 0; g < 8; ++g) {
+    gateways.emplace_back([&, g] {
+      for (int k = 0; k < 3; ++k) {
+        const auto b = static_cast<std::size_t>(g * 3 + k);
+        statuses[b] = post(api, key, json(batches[b])).status;
+      }
+    });
+  }
+  for (auto& t : gateways) t.join();
+  for (int status : statuses) CHECK(status == 200);
+  for (const auto& id : ids) {
+    INFO("pack " << id);
+    auto res = api.call("GET", "/v1/devices/" + id, key);
+    REQUIRE(res.status == 200);
+    const auto device = res.json();
+    REQUIRE(device.contains("latest"));
+    CHECK(device["latest"]["last_seen"] == iso(newest[id]));
+  }
 }
 
 TEST_CASE("a pack's credential posts its own readings and no other pack's",

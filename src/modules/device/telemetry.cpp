@@ -24,56 +24,71 @@ std::optional<nlohmann::json> latest_view(const Context& ctx, const std::string&
       {"reading", Reading::from_attributes(latest->at("reading")).to_api()}};
 }
 
-void Telemetry::advance_latest(const std::string& org_id, const storage::Item& device,
-                               const Reading& reading, std::optional<AlertThresholds>& thresholds) {
-  const std::string device_id = device.at("id");
-  const nlohmann::json attributes = reading.to_attributes();
-  for (int attempt = 1; attempt <= kLatestAttempts; ++attempt) {
-    auto current = ctx_.store.get(kTable, latest_key(org_id, device_id));
-    std::int64_t version = 0;
-    if (current) {
-      const std::int64_t stored_at = current->at("reading").at("at").get<std::int64_t>();
-      // An older reading never replaces a newer one. One of the same time replaces it only when
-      // its values differ: the history keeps the last values sent for a time (see
-      // docs/decisions.md), and the latest state shows the same.
-      if (stored_at > reading.at_ms) return;
-      if (stored_at == reading.at_ms && current->at("reading") == attributes) return;
-      version = current->at("version").get<std::int64_t>();
+void Telemetry::advance_latest(const std::string& org_id, const std::vector<Newest>& newest) {
+  std::vector<const Newest*> pending;
+  pending.reserve(newest.size());
+  for (const auto& n : newest) pending.push_back(&n);
+  std::vector<const Newest*> advanced;
+  for (int attempt = 1; attempt <= kLatestAttempts && !pending.empty(); ++attempt) {
+    std::vector<const Newest*> writing;
+    std::vector<storage::WriteBatch> batches;
+    for (const Newest* n : pending) {
+      const std::string& device_id = n->device->at("id").get_ref<const std::string&>();
+      nlohmann::json attributes = n->reading->to_attributes();
+      auto current = ctx_.store.get(kTable, latest_key(org_id, device_id));
+      std::int64_t version = 0;
+      if (current) {
+        const std::int64_t stored_at = current->at("reading").at("at").get<std::int64_t>();
+        // An older reading never replaces a newer one. One of the same time replaces it only when
+        // its values differ: the history keeps the last values sent for a time (see
+        // docs/decisions.md), and the latest state shows the same.
+        if (stored_at > n->reading->at_ms) continue;
+        if (stored_at == n->reading->at_ms && current->at("reading") == attributes) continue;
+        version = current->at("version").get<std::int64_t>();
+      }
+      storage::Item item = {
+          {"pk", keys::device(org_id, device_id)},
+          {"sk", keys::kLatestSk},
+          {"device_id", device_id},
+          {"org_id", org_id},
+          {"last_seen_ms", n->reading->at_ms},
+          {"reading", std::move(attributes)},
+          {"version", version + 1},
+          {"gsi1pk", keys::devices_by_last_seen(org_id)},
+          {"gsi1sk", keys::time_key(n->reading->at_ms) + "#" + device_id},
+      };
+      storage::WriteBatch batch;
+      batch.ops.push_back(storage::Put{kTable, std::move(item),
+                                       current ? storage::Condition::version_is(version)
+                                               : storage::Condition::must_not_exist()});
+      batches.push_back(std::move(batch));
+      writing.push_back(n);
     }
-    storage::Item item = {
-        {"pk", keys::device(org_id, device_id)},
-        {"sk", keys::kLatestSk},
-        {"device_id", device_id},
-        {"org_id", org_id},
-        {"last_seen_ms", reading.at_ms},
-        {"reading", attributes},
-        {"version", version + 1},
-        {"gsi1pk", keys::devices_by_last_seen(org_id)},
-        {"gsi1sk", keys::time_key(reading.at_ms) + "#" + device_id},
-    };
-    storage::WriteBatch batch;
-    batch.ops.push_back(storage::Put{
-        kTable, std::move(item),
-        current ? storage::Condition::version_is(version) : storage::Condition::must_not_exist()});
-    try {
-      ctx_.store.write(batch);
-    } catch (const storage::ConditionFailed&) {
-      continue;  // another request moved it meanwhile: read again and compare with that
+    const auto outcomes = ctx_.store.write_each(batches);
+    pending.clear();
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+      // A lost race means another request moved the pack meanwhile: read again, compare with it.
+      (outcomes[i] ? pending : advanced).push_back(writing[i]);
     }
-    // The readings and the latest state are stored; an alert evaluation that fails must not make
-    // the gateway resend (a resend would not advance the state again, so it would not help).
+  }
+
+  // The readings and the latest states are stored; an alert evaluation that fails must not make
+  // the gateway resend (a resend would not advance the state again, so it would not help).
+  std::optional<AlertThresholds> thresholds;
+  for (const Newest* n : advanced) {
     try {
       if (!thresholds) thresholds = alerts_.thresholds(org_id);
-      alerts_.on_latest_reading(org_id, device, reading, *thresholds);
+      alerts_.on_latest_reading(org_id, *n->device, *n->reading, *thresholds);
     } catch (const std::exception& e) {
       ctx_.log.error("alert evaluation of a reading failed",
-                     {{"org_id", org_id}, {"device_id", device_id}, {"error", e.what()}});
+                     {{"org_id", org_id}, {"device_id", n->device->at("id")}, {"error", e.what()}});
     }
-    return;
   }
+  if (pending.empty()) return;
   Error busy(ErrorKind::unavailable,
-             "the pack's latest state is being changed by other requests; the readings were "
-             "stored, resend the batch to bring the latest state up to date");
+             "the latest state of " + std::to_string(pending.size()) +
+                 " pack(s) is being changed by other requests; the readings were stored, resend "
+                 "the batch to bring the latest state up to date");
   busy.with_header("Retry-After", "1");
   throw busy;
 }

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -39,12 +40,16 @@ class Telemetry {
   http::Response ingest(http::Request& req);   // telemetry_ingest.cpp
   http::Response history(http::Request& req);  // telemetry_history.cpp
 
-  // Makes reading the pack's latest state unless the stored one is newer (or the same), and
-  // then tells the alerts. Concurrent requests for one pack are resolved by the item's version.
-  // thresholds holds the organization's alert thresholds once read: one read per request, not
-  // one per pack of a gateway's batch.
-  void advance_latest(const std::string& org_id, const storage::Item& device,
-                      const Reading& reading, std::optional<AlertThresholds>& thresholds);
+  // One pack's newest reading of a request.
+  struct Newest {
+    const storage::Item* device;
+    const Reading* reading;
+  };
+  // Makes each reading its pack's latest state unless the stored one is newer (or the same), all
+  // packs' changes in one Store::write_each (one commit on SQLite, not one per pack), then tells
+  // the alerts of each pack that advanced. Concurrent requests for one pack are resolved by the
+  // item's version: a pack whose write lost a race is read and decided again, a few times.
+  void advance_latest(const std::string& org_id, const std::vector<Newest>& newest);
 
   Context& ctx_;
   Alerts& alerts_;

@@ -185,10 +185,10 @@ http::Response Telemetry::ingest(http::Request& req) {
     if (!inserted && a.reading.at_ms >= it->second->reading.at_ms) it->second = &a;
   }
   ctx_.store.put_many(kTelemetryTable, items);
-  std::optional<AlertThresholds> thresholds;
-  for (const auto& [device_id, a] : newest) {
-    advance_latest(caller.org_id, *a->device, a->reading, thresholds);
-  }
+  std::vector<Newest> latest;
+  latest.reserve(newest.size());
+  for (const auto& [device_id, a] : newest) latest.push_back({a->device, &a->reading});
+  advance_latest(caller.org_id, latest);
 
   if (errors.empty()) return http::Response::json(200, {{"accepted", accepted.size()}});
   auto list = nlohmann::json::array();

@@ -20,6 +20,21 @@ namespace cellfleet::storage::sqlite {
 // directory when missing. Throws std::invalid_argument for bad options, Unavailable.
 std::unique_ptr<Connection> open_writer(const SqliteOptions& options);
 
+// One operation of a write batch, validated: the item it touches and its condition.
+struct WriteTarget {
+  const TableSpec* table;
+  Key key;
+  Condition condition;
+};
+
+// A write batch validated and encoded before the write lock is taken, so the transaction only
+// checks conditions and writes.
+struct CheckedBatch {
+  const WriteBatch* batch;
+  std::vector<WriteTarget> targets;          // one per operation
+  std::vector<std::optional<Row>> put_rows;  // the encoded row of each Put
+};
+
 class SqliteStoreImpl final : public SqliteStore {
  public:
   explicit SqliteStoreImpl(const SqliteOptions& options);
@@ -28,6 +43,8 @@ class SqliteStoreImpl final : public SqliteStore {
   std::optional<Item> get(const std::string& table, const Key& key) override;
   Page query(const Query& q) override;
   void write(const WriteBatch& batch) override;
+  std::vector<std::optional<ConditionFailed>> write_each(
+      const std::vector<WriteBatch>& batches) override;
   void put_many(const std::string& table, const std::vector<Item>& items) override;
   void ping() override;
   std::size_t purge_expired(std::int64_t now, std::size_t max_rows) override;
@@ -40,8 +57,13 @@ class SqliteStoreImpl final : public SqliteStore {
   };
 
   std::int64_t now() const { return options_.now_epoch_seconds(); }
+  // Validates and encodes a batch; throws InvalidRequest. Needs no lock.
+  static CheckedBatch check_batch(const WriteBatch& batch);
   // The following need the writer mutex held.
   ItemState read_state(const TableSpec& table, const Key& key);
+  // The first operation of the batch whose condition does not hold, if any.
+  std::optional<ConditionFailed> failed_condition(const CheckedBatch& batch);
+  void apply(const CheckedBatch& batch);
   std::optional<Item> read_live_item(Connection& connection, const TableSpec& table,
                                      const Key& key);
   void upsert(const TableSpec& table, const Row& row);

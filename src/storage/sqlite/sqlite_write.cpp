@@ -12,12 +12,6 @@ namespace cellfleet::storage::sqlite {
 
 namespace {
 
-struct Target {
-  const TableSpec* table;
-  Key key;
-  Condition condition;
-};
-
 void check_key(const Key& key) {
   if (key.pk.empty()) throw InvalidRequest("an operation needs a non-empty pk");
 }
@@ -39,9 +33,9 @@ void check_update(const Update& update) {
 
 // Validates one operation and says which item it touches. Puts are encoded here too, so the
 // transaction only writes.
-Target target_of(const WriteOp& op, std::optional<Row>& put_row) {
+WriteTarget target_of(const WriteOp& op, std::optional<Row>& put_row) {
   return std::visit(
-      [&put_row](const auto& o) -> Target {
+      [&put_row](const auto& o) -> WriteTarget {
         using T = std::decay_t<decltype(o)>;
         const auto& table = table_or_throw(o.table);
         if constexpr (std::is_same_v<T, Put>) {
@@ -72,46 +66,79 @@ bool holds(const Condition& condition, bool exists, const std::optional<std::int
 
 }  // namespace
 
-void SqliteStoreImpl::write(const WriteBatch& batch) {
+CheckedBatch SqliteStoreImpl::check_batch(const WriteBatch& batch) {
   if (batch.ops.size() > kMaxBatchOps) {
     throw InvalidRequest("a batch holds at most " + std::to_string(kMaxBatchOps) +
                          " operations, this one " + std::to_string(batch.ops.size()));
   }
-  std::vector<Target> targets;
-  std::vector<std::optional<Row>> put_rows(batch.ops.size());
+  CheckedBatch checked{&batch, {}, std::vector<std::optional<Row>>(batch.ops.size())};
+  checked.targets.reserve(batch.ops.size());
   std::set<std::tuple<std::string, std::string, std::string>> touched;
   for (std::size_t i = 0; i < batch.ops.size(); ++i) {
-    targets.push_back(target_of(batch.ops[i], put_rows[i]));
-    const auto& t = targets.back();
+    checked.targets.push_back(target_of(batch.ops[i], checked.put_rows[i]));
+    const auto& t = checked.targets.back();
     if (!touched.emplace(t.table->name, t.key.pk, t.key.sk).second) {
       throw InvalidRequest("operation " + std::to_string(i) + " touches " + t.table->name + " [" +
                            t.key.pk + " | " + t.key.sk + "] again; one operation per item");
     }
   }
-  if (batch.ops.empty()) return;
+  return checked;
+}
 
-  std::lock_guard lock(writer_mutex_);
-  WriteTransaction transaction(*writer_);
-  for (std::size_t i = 0; i < batch.ops.size(); ++i) {
-    const auto& t = targets[i];
-    // Each item is touched once, so checking just before applying its own operation sees the
-    // item as it was before the batch.
-    if (t.condition.kind != Condition::Kind::none) {
-      const auto state = read_state(*t.table, t.key);
-      if (!holds(t.condition, state.exists, state.version)) {
-        throw ConditionFailed(t.table->name, t.key, i);
-      }
+std::optional<ConditionFailed> SqliteStoreImpl::failed_condition(const CheckedBatch& batch) {
+  // Each item is touched once in a batch, so checking every condition before applying any sees
+  // the items as they were before the batch.
+  for (std::size_t i = 0; i < batch.targets.size(); ++i) {
+    const auto& t = batch.targets[i];
+    if (t.condition.kind == Condition::Kind::none) continue;
+    const auto state = read_state(*t.table, t.key);
+    if (!holds(t.condition, state.exists, state.version)) {
+      return ConditionFailed(t.table->name, t.key, i);
     }
-    const auto& op = batch.ops[i];
-    if (put_rows[i]) {
-      upsert(*t.table, *put_rows[i]);
+  }
+  return std::nullopt;
+}
+
+void SqliteStoreImpl::apply(const CheckedBatch& batch) {
+  for (std::size_t i = 0; i < batch.targets.size(); ++i) {
+    const auto& t = batch.targets[i];
+    const auto& op = batch.batch->ops[i];
+    if (batch.put_rows[i]) {
+      upsert(*t.table, *batch.put_rows[i]);
     } else if (const auto* update = std::get_if<Update>(&op)) {
       apply_update(*t.table, *update);
     } else if (std::holds_alternative<Delete>(op)) {
       erase(*t.table, t.key);
     }
   }
+}
+
+void SqliteStoreImpl::write(const WriteBatch& batch) {
+  const auto checked = check_batch(batch);
+  if (batch.ops.empty()) return;
+  std::lock_guard lock(writer_mutex_);
+  WriteTransaction transaction(*writer_);
+  if (auto failed = failed_condition(checked)) throw *failed;
+  apply(checked);
   transaction.commit();
+}
+
+std::vector<std::optional<ConditionFailed>> SqliteStoreImpl::write_each(
+    const std::vector<WriteBatch>& batches) {
+  // Everything is validated before the write lock is taken, so a malformed batch writes nothing.
+  std::vector<CheckedBatch> checked;
+  checked.reserve(batches.size());
+  for (const auto& batch : batches) checked.push_back(check_batch(batch));
+  std::vector<std::optional<ConditionFailed>> outcomes(batches.size());
+  if (batches.empty()) return outcomes;
+  std::lock_guard lock(writer_mutex_);
+  WriteTransaction transaction(*writer_);
+  for (std::size_t b = 0; b < checked.size(); ++b) {
+    outcomes[b] = failed_condition(checked[b]);
+    if (!outcomes[b]) apply(checked[b]);
+  }
+  transaction.commit();
+  return outcomes;
 }
 
 SqliteStoreImpl::ItemState SqliteStoreImpl::read_state(const TableSpec& table, const Key& key) {

@@ -182,3 +182,58 @@ TEST_CASE("an update keeps index membership in step with the index attributes", 
 }
 
 }  // namespace cellfleet::storage::testing
+
+namespace cellfleet::storage::testing {
+
+TEST_CASE("write_each applies each batch on its own and reports the ones whose conditions failed",
+          "[contract]") {
+  for_each_backend([](Fixture& f) {
+    put(f.store, item(f.pk("latest"), "a", {{"version", 1}, {"at", 10}}));
+    put(f.store, item(f.pk("latest"), "b", {{"version", 4}, {"at", 10}}));
+    put(f.store, item(f.pk("latest"), "c-gone"));
+    std::vector<WriteBatch> batches = {
+        // applied: the version holds
+        {{Put{kTable, item(f.pk("latest"), "a", {{"version", 2}, {"at", 20}}),
+              Condition::version_is(1)}}},
+        // refused: b is at version 4, not 3; the batch's other operation is not applied either
+        {{Put{kTable, item(f.pk("latest"), "b", {{"version", 4}, {"at", 30}}),
+              Condition::version_is(3)},
+          Delete{kTable, {f.pk("latest"), "c-gone"}, {}}}},
+        // applied: two operations, both conditions hold
+        {{Put{kTable, item(f.pk("latest"), "new"), Condition::must_not_exist()},
+          Check{kTable, {f.pk("latest"), "a"}, Condition::must_exist()}}},
+        // refused on its second operation
+        {{Put{kTable, item(f.pk("latest"), "other"), Condition::must_not_exist()},
+          Check{kTable, {f.pk("latest"), "missing"}, Condition::must_exist()}}},
+        {},  // an empty batch is applied and writes nothing
+    };
+    const auto outcomes = f.store.write_each(batches);
+    REQUIRE(outcomes.size() == batches.size());
+    CHECK_FALSE(outcomes[0]);
+    REQUIRE(outcomes[1]);
+    CHECK(outcomes[1]->op_index == 0);
+    CHECK(outcomes[1]->key == Key{f.pk("latest"), "b"});
+    CHECK_FALSE(outcomes[2]);
+    REQUIRE(outcomes[3]);
+    CHECK(outcomes[3]->op_index == 1);
+    CHECK_FALSE(outcomes[4]);
+
+    CHECK(f.store.get(kTable, {f.pk("latest"), "a"})->at("at") == 20);
+    CHECK(f.store.get(kTable, {f.pk("latest"), "b"})->at("at") == 10);
+    CHECK(f.store.get(kTable, {f.pk("latest"), "c-gone"}));
+    CHECK(f.store.get(kTable, {f.pk("latest"), "new"}));
+    CHECK_FALSE(f.store.get(kTable, {f.pk("latest"), "other"}));
+    CHECK(f.store.write_each({}).empty());
+  });
+}
+
+TEST_CASE("write_each refuses a malformed batch", "[contract]") {
+  for_each_backend([](Fixture& f) {
+    const std::vector<WriteBatch> batches = {
+        {{Put{kTable, item(f.pk("twice"), "x"), {}}, Delete{kTable, {f.pk("twice"), "x"}, {}}}}};
+    CHECK_THROWS_AS(f.store.write_each(batches), InvalidRequest);
+    CHECK_FALSE(f.store.get(kTable, {f.pk("twice"), "x"}));
+  });
+}
+
+}  // namespace cellfleet::storage::testing
