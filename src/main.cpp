@@ -167,6 +167,8 @@ storage::SqliteOptions sqlite_options(const Config& config, Logger* log) {
   o.readers = static_cast<int>(config.sqlite.readers);
   o.busy_timeout_ms = static_cast<int>(config.sqlite.busy_timeout_ms);
   o.synchronous = config.sqlite.synchronous;
+  o.cache_mib = static_cast<int>(config.sqlite.cache_mib);
+  o.mmap_mib = static_cast<int>(config.sqlite.mmap_mib);
   if (log) {
     o.ttl_purge_interval = std::chrono::seconds(config.sqlite.ttl_purge_interval_seconds);
     o.on_purge_error = [log](const std::exception& e) {

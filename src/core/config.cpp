@@ -132,6 +132,11 @@ const std::vector<Setting>& settings() {
         "sqlite", "synchronous", &C::sqlite, &C::Sqlite::synchronous, {"full", "normal"},
         "fsync on every commit (full) or at WAL checkpoints only (normal: "
         "survives a process crash, may lose the last commits on power loss)"));
+    t.push_back(int_setting("sqlite", "cache_mib", &C::sqlite, &C::Sqlite::cache_mib, 1, 4096,
+                            "Page cache of each connection (writer and each reader), MiB; "
+                            "filled only as pages are read"));
+    t.push_back(int_setting("sqlite", "mmap_mib", &C::sqlite, &C::Sqlite::mmap_mib, 0, 1 << 20,
+                            "Memory-mapped reads of the database file, MiB (0: off)"));
     t.push_back(int_setting("sqlite", "ttl_purge_interval_seconds", &C::sqlite,
                             &C::Sqlite::ttl_purge_interval_seconds, 1, 86400,
                             "How often expired items are deleted"));

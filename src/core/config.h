@@ -36,6 +36,8 @@ struct Config {
     std::int64_t busy_timeout_ms = 5000;
     std::string synchronous = "full";
     std::int64_t ttl_purge_interval_seconds = 60;
+    std::int64_t cache_mib = 32;
+    std::int64_t mmap_mib = 256;
   } sqlite;
   struct Dynamodb {
     std::string region = "us-east-1";

@@ -94,6 +94,12 @@ Connection::Connection(const std::string& path, Mode mode, int busy_timeout_ms) 
   if (mode == Mode::read_only) exec("PRAGMA query_only = ON");
 }
 
+void Connection::set_memory(int cache_mib, int mmap_mib) {
+  // A negative cache_size is in KiB.
+  exec("PRAGMA cache_size = -" + std::to_string(std::int64_t{cache_mib} * 1024));
+  exec("PRAGMA mmap_size = " + std::to_string(std::int64_t{mmap_mib} * 1024 * 1024));
+}
+
 Connection::~Connection() {
   for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
   sqlite3_close_v2(db_);

@@ -63,6 +63,9 @@ class Connection {
   // The first column of the first row of sql, as text ("" when there is no row).
   std::string query_text(const std::string& sql);
 
+  // PRAGMA cache_size and mmap_size, in MiB.
+  void set_memory(int cache_mib, int mmap_mib);
+
   sqlite3* handle() const { return db_; }
 
  private:

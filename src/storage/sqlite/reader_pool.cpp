@@ -2,10 +2,12 @@
 
 namespace cellfleet::storage::sqlite {
 
-ReaderPool::ReaderPool(const std::string& path, int size, int busy_timeout_ms) {
+ReaderPool::ReaderPool(const std::string& path, int size, int busy_timeout_ms, int cache_mib,
+                       int mmap_mib) {
   for (int i = 0; i < size; ++i) {
     idle_.push_back(
         std::make_unique<Connection>(path, Connection::Mode::read_only, busy_timeout_ms));
+    idle_.back()->set_memory(cache_mib, mmap_mib);
   }
 }
 

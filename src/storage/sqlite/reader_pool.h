@@ -15,7 +15,7 @@ namespace cellfleet::storage::sqlite {
 
 class ReaderPool {
  public:
-  ReaderPool(const std::string& path, int size, int busy_timeout_ms);
+  ReaderPool(const std::string& path, int size, int busy_timeout_ms, int cache_mib, int mmap_mib);
 
   // A connection borrowed until the lease is destroyed.
   class Lease {

@@ -43,6 +43,9 @@ void check_options(const SqliteOptions& options) {
                                 options.synchronous + "'");
   }
   if (!options.now_epoch_seconds) throw std::invalid_argument("sqlite: no clock given");
+  if (options.cache_mib < 1 || options.mmap_mib < 0) {
+    throw std::invalid_argument("sqlite: cache_mib must be at least 1 and mmap_mib at least 0");
+  }
 }
 
 std::unique_ptr<Connection> open_migrated_writer(const SqliteOptions& options) {
@@ -70,6 +73,7 @@ std::unique_ptr<Connection> open_writer(const SqliteOptions& options) {
   }
   // synchronous is per connection; readers never commit, so only the writer needs it.
   writer->exec("PRAGMA synchronous = " + options.synchronous);
+  writer->set_memory(options.cache_mib, options.mmap_mib);
   return writer;
 }
 
@@ -82,7 +86,8 @@ const TableSpec& table_or_throw(const std::string& name) {
 SqliteStoreImpl::SqliteStoreImpl(const SqliteOptions& options)
     : options_(options),
       writer_(open_migrated_writer(options)),
-      readers_(options.path, options.readers, options.busy_timeout_ms) {
+      readers_(options.path, options.readers, options.busy_timeout_ms, options.cache_mib,
+               options.mmap_mib) {
   if (options_.ttl_purge_interval.count() > 0) {
     purger_ = std::make_unique<TtlPurger>(
         [this] {

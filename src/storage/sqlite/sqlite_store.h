@@ -24,6 +24,12 @@ struct SqliteOptions {
   // PRAGMA synchronous: "full" (durable across power loss; see docs/decisions.md), "normal"
   // (durable across process crashes only), "off" or "extra".
   std::string synchronous = "full";
+  // Page cache of each connection (the writer and every reader), in MiB: PRAGMA cache_size. It
+  // grows only as pages are read, so an idle server does not hold it.
+  int cache_mib = 32;
+  // Memory-mapped reads of the database file, in MiB (PRAGMA mmap_size; 0 = off): pages are read
+  // from the OS page cache in place instead of copied by pread.
+  int mmap_mib = 256;
   // Background TTL purge: every interval, delete up to ttl_purge_max_rows expired rows.
   // Zero turns it off (the rows stay hidden from reads until purge_expired() is called).
   std::chrono::milliseconds ttl_purge_interval{0};
