@@ -170,10 +170,10 @@ void SqliteStoreImpl::put_many(const std::string& table, const std::vector<Item>
   for (const auto& item : items) rows.push_back(encode_row(spec, item));
   for (std::size_t start = 0; start < rows.size(); start += kPutManyChunk) {
     const auto end = std::min(rows.size(), start + kPutManyChunk);
-    std::lock_guard lock(writer_mutex_);
-    WriteTransaction transaction(*writer_);
-    for (auto i = start; i < end; ++i) upsert(spec, rows[i]);
-    transaction.commit();
+    const std::function<void()> job = [&] {
+      for (auto i = start; i < end; ++i) upsert(spec, rows[i]);
+    };
+    commit_in_group(job);
   }
 }
 

@@ -76,9 +76,9 @@ std::unique_ptr<SqliteStore> open_sqlite(const SqliteOptions& options);
 MigrationReport migrate_sqlite(const SqliteOptions& options);
 
 struct BackupReport {
-  int pages = 0;            // database pages copied
+  int pages = 0;             // database pages copied
   std::uintmax_t bytes = 0;  // size of the copy
-  int schema_version = 0;   // schema version of the copy
+  int schema_version = 0;    // schema version of the copy
 };
 
 // Copies the database at options.path to destination (a new file) with SQLite's online backup

@@ -1,8 +1,13 @@
 #pragma once
-// The concrete SQLite store, private to this folder. Writes go through one connection under a
-// mutex (SQLite allows one writer at a time anyway; queueing in-process is cheaper than spinning on
-// SQLITE_BUSY); reads take a connection from the pool and run concurrently with the writer.
+// The concrete SQLite store, private to this folder. Writes go through one connection (SQLite
+// allows one writer at a time anyway; queueing in-process is cheaper than spinning on SQLITE_BUSY)
+// with group commit: writers that arrive while a commit is under way queue their work, and the next
+// commit carries all of it, each writer's part in a savepoint of its own. Reads take a connection
+// from the pool and run concurrently with the writer.
 
+#include <condition_variable>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -71,8 +76,25 @@ class SqliteStoreImpl final : public SqliteStore {
   void apply_update(const TableSpec& table, const Update& update);
   std::size_t purge_chunk(const TableSpec& table, std::int64_t now, std::size_t rows);
 
+  // One writer's part of a group commit: apply runs on the writer connection inside the group's
+  // transaction; what it throws is that writer's outcome, and undoes only its own part.
+  struct Job {
+    const std::function<void()>* apply;
+    std::exception_ptr error;
+    bool done = false;
+  };
+  // Runs apply in the next group commit and returns once that commit is durable; rethrows what
+  // apply threw (nothing of it is written then), or Unavailable when the commit itself failed.
+  void commit_in_group(const std::function<void()>& apply);
+  // The leader's work: one transaction for the whole group. Sets each job's error; never throws.
+  void run_group(const std::vector<Job*>& group);
+
   SqliteOptions options_;
-  std::mutex writer_mutex_;
+  std::mutex writer_mutex_;  // the writer connection: held by the group commit and the purge
+  std::mutex queue_mutex_;   // guards queue_, leading_ and each queued Job's done
+  std::condition_variable group_done_;
+  std::vector<Job*> queue_;  // jobs waiting for the next group commit
+  bool leading_ = false;     // a writer thread is running a group commit
   std::unique_ptr<Connection> writer_;
   ReaderPool readers_;
   std::unique_ptr<TtlPurger> purger_;  // last: stops before the connections it uses close

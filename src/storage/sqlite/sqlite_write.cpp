@@ -113,14 +113,63 @@ void SqliteStoreImpl::apply(const CheckedBatch& batch) {
   }
 }
 
+void SqliteStoreImpl::commit_in_group(const std::function<void()>& apply) {
+  Job job{&apply, nullptr, false};
+  std::unique_lock lock(queue_mutex_);
+  queue_.push_back(&job);
+  while (!job.done) {
+    if (leading_) {
+      group_done_.wait(lock);
+      continue;
+    }
+    // No commit is under way: this writer leads the next one, for everything queued so far.
+    leading_ = true;
+    std::vector<Job*> group;
+    group.swap(queue_);
+    lock.unlock();
+    run_group(group);
+    lock.lock();
+    for (Job* j : group) j->done = true;
+    leading_ = false;
+    group_done_.notify_all();
+  }
+  if (job.error) std::rethrow_exception(job.error);
+}
+
+void SqliteStoreImpl::run_group(const std::vector<Job*>& group) {
+  std::lock_guard lock(writer_mutex_);
+  try {
+    WriteTransaction transaction(*writer_);
+    for (Job* job : group) {
+      writer_->prepare("SAVEPOINT job").run();
+      try {
+        (*job->apply)();
+        writer_->prepare("RELEASE job").run();
+      } catch (...) {
+        job->error = std::current_exception();
+        writer_->prepare("ROLLBACK TO job").run();
+        writer_->prepare("RELEASE job").run();
+      }
+    }
+    transaction.commit();
+  } catch (...) {
+    // The transaction could not begin, undo a part or commit: nothing of the group is written.
+    // A job that had failed on its own keeps its own reason, which is still true.
+    const auto error = std::current_exception();
+    for (Job* job : group) {
+      if (!job->error) job->error = error;
+    }
+  }
+}
+
 void SqliteStoreImpl::write(const WriteBatch& batch) {
   const auto checked = check_batch(batch);
   if (batch.ops.empty()) return;
-  std::lock_guard lock(writer_mutex_);
-  WriteTransaction transaction(*writer_);
-  if (auto failed = failed_condition(checked)) throw *failed;
-  apply(checked);
-  transaction.commit();
+  const std::function<void()> job = [&] {
+    if (auto failed = failed_condition(checked)) throw *failed;
+    apply(checked);
+  };
+  commit_in_group(job);
 }
 
 std::vector<std::optional<ConditionFailed>> SqliteStoreImpl::write_each(
@@ -131,13 +180,13 @@ std::vector<std::optional<ConditionFailed>> SqliteStoreImpl::write_each(
   for (const auto& batch : batches) checked.push_back(check_batch(batch));
   std::vector<std::optional<ConditionFailed>> outcomes(batches.size());
   if (batches.empty()) return outcomes;
-  std::lock_guard lock(writer_mutex_);
-  WriteTransaction transaction(*writer_);
-  for (std::size_t b = 0; b < checked.size(); ++b) {
-    outcomes[b] = failed_condition(checked[b]);
-    if (!outcomes[b]) apply(checked[b]);
-  }
-  transaction.commit();
+  const std::function<void()> job = [&] {
+    for (std::size_t b = 0; b < checked.size(); ++b) {
+      outcomes[b] = failed_condition(checked[b]);
+      if (!outcomes[b]) apply(checked[b]);
+    }
+  };
+  commit_in_group(job);
   return outcomes;
 }
 

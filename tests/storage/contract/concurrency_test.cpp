@@ -51,6 +51,44 @@ TEST_CASE("writers racing on one item each win a version exactly once", "[contra
   });
 }
 
+TEST_CASE("concurrent batches that fail their conditions leave the others written", "[contract]") {
+  // On SQLite, batches that arrive together share one commit: a failing one must undo only itself.
+  for_each_backend([](Fixture& f) {
+    constexpr int kThreads = 6;
+    constexpr int kBatches = 30;
+    std::vector<std::thread> threads;
+    std::vector<std::vector<bool>> refused(kThreads, std::vector<bool>(kBatches));
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int b = 0; b < kBatches; ++b) {
+          const std::string sk = std::to_string(t) + "-" + std::to_string(b);
+          WriteBatch batch{{Put{kTable, item(f.pk("group"), sk), Condition::must_not_exist()},
+                            Put{kTable, item(f.pk("group"), sk + "-pair"), {}}}};
+          // Every third batch also needs an item nobody writes: it must fail whole.
+          if (b % 3 == 0) {
+            batch.ops.push_back(Check{kTable, {f.pk("group"), "absent"}, Condition::must_exist()});
+          }
+          try {
+            f.store.write(batch);
+          } catch (const ConditionFailed& failed) {
+            refused[t][b] = failed.op_index == 2;
+          }
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    for (int t = 0; t < kThreads; ++t) {
+      for (int b = 0; b < kBatches; ++b) {
+        const std::string sk = std::to_string(t) + "-" + std::to_string(b);
+        INFO("batch " << sk);
+        CHECK(refused[t][b] == (b % 3 == 0));
+        CHECK(f.store.get(kTable, {f.pk("group"), sk}).has_value() == (b % 3 != 0));
+        CHECK(f.store.get(kTable, {f.pk("group"), sk + "-pair"}).has_value() == (b % 3 != 0));
+      }
+    }
+  });
+}
+
 TEST_CASE("put_many stores ten thousand items that a query then finds", "[contract]") {
   for_each_backend([](Fixture& f) {
     std::vector<Item> items;
