@@ -173,7 +173,7 @@ void SqliteStoreImpl::put_many(const std::string& table, const std::vector<Item>
     const std::function<void()> job = [&] {
       for (auto i = start; i < end; ++i) upsert(spec, rows[i]);
     };
-    commit_in_group(job);
+    commit_in_group(job, false);
   }
 }
 

@@ -77,15 +77,20 @@ class SqliteStoreImpl final : public SqliteStore {
   std::size_t purge_chunk(const TableSpec& table, std::int64_t now, std::size_t rows);
 
   // One writer's part of a group commit: apply runs on the writer connection inside the group's
-  // transaction; what it throws is that writer's outcome, and undoes only its own part.
+  // transaction, and what it throws is that writer's outcome. An apply that may throw after it
+  // has written something (an update that grows an item past the limit) runs in a savepoint,
+  // which undoes its own part only; others skip the savepoint, whose sub-journal would copy every
+  // page they touch (a scattered telemetry batch touches a page per row), and must throw nothing
+  // but ConditionFailed before their first write: anything else they throw fails the group.
   struct Job {
     const std::function<void()>* apply;
+    bool savepoint;
     std::exception_ptr error;
     bool done = false;
   };
   // Runs apply in the next group commit and returns once that commit is durable; rethrows what
-  // apply threw (nothing of it is written then), or Unavailable when the commit itself failed.
-  void commit_in_group(const std::function<void()>& apply);
+  // apply threw (nothing of it is written then), or the error that failed the whole group.
+  void commit_in_group(const std::function<void()>& apply, bool savepoint);
   // The leader's work: one transaction for the whole group. Sets each job's error; never throws.
   void run_group(const std::vector<Job*>& group);
 

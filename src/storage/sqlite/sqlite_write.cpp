@@ -1,6 +1,7 @@
 // write(): the atomic batch. Everything that can be checked without the database is checked
 // before the transaction starts, so a malformed batch never takes the write lock.
 
+#include <algorithm>
 #include <set>
 #include <tuple>
 #include <type_traits>
@@ -48,6 +49,14 @@ WriteTarget target_of(const WriteOp& op, std::optional<Row>& put_row) {
         }
       },
       op);
+}
+
+// An update is encoded only once the stored item is read, inside the transaction, and may then
+// prove too large: a batch with an update after another write may fail having written something.
+bool may_fail_after_writing(const WriteBatch& batch) {
+  return batch.ops.size() > 1 &&
+         std::any_of(batch.ops.begin(), batch.ops.end(),
+                     [](const WriteOp& op) { return std::holds_alternative<Update>(op); });
 }
 
 bool holds(const Condition& condition, bool exists, const std::optional<std::int64_t>& version) {
@@ -113,8 +122,8 @@ void SqliteStoreImpl::apply(const CheckedBatch& batch) {
   }
 }
 
-void SqliteStoreImpl::commit_in_group(const std::function<void()>& apply) {
-  Job job{&apply, nullptr, false};
+void SqliteStoreImpl::commit_in_group(const std::function<void()>& apply, bool savepoint) {
+  Job job{&apply, savepoint, nullptr, false};
   std::unique_lock lock(queue_mutex_);
   queue_.push_back(&job);
   while (!job.done) {
@@ -141,6 +150,14 @@ void SqliteStoreImpl::run_group(const std::vector<Job*>& group) {
   try {
     WriteTransaction transaction(*writer_);
     for (Job* job : group) {
+      if (!job->savepoint) {
+        try {
+          (*job->apply)();
+        } catch (const ConditionFailed&) {
+          job->error = std::current_exception();  // thrown before it wrote anything
+        }
+        continue;
+      }
       writer_->prepare("SAVEPOINT job").run();
       try {
         (*job->apply)();
@@ -153,7 +170,8 @@ void SqliteStoreImpl::run_group(const std::vector<Job*>& group) {
     }
     transaction.commit();
   } catch (...) {
-    // The transaction could not begin, undo a part or commit: nothing of the group is written.
+    // The transaction could not begin, a job failed after writing, a part could not be undone or
+    // the commit failed: nothing of the group is written.
     // A job that had failed on its own keeps its own reason, which is still true.
     const auto error = std::current_exception();
     for (Job* job : group) {
@@ -169,7 +187,7 @@ void SqliteStoreImpl::write(const WriteBatch& batch) {
     if (auto failed = failed_condition(checked)) throw *failed;
     apply(checked);
   };
-  commit_in_group(job);
+  commit_in_group(job, may_fail_after_writing(batch));
 }
 
 std::vector<std::optional<ConditionFailed>> SqliteStoreImpl::write_each(
@@ -186,7 +204,7 @@ std::vector<std::optional<ConditionFailed>> SqliteStoreImpl::write_each(
       if (!outcomes[b]) apply(checked[b]);
     }
   };
-  commit_in_group(job);
+  commit_in_group(job, std::any_of(batches.begin(), batches.end(), may_fail_after_writing));
   return outcomes;
 }
 
