@@ -81,6 +81,13 @@ std::string last_id_at(std::string_view prefix, std::int64_t epoch_ms) {
   return id;
 }
 
+std::int64_t id_millis(std::string_view id) {
+  const auto ulid = id.substr(id.size() - kUlidChars);
+  std::uint64_t ms = 0;
+  for (char c : ulid.substr(0, 10)) ms = ms * 32 + kAlphabet.find(c);
+  return static_cast<std::int64_t>(ms);
+}
+
 bool is_id(std::string_view text, std::string_view prefix) {
   if (text.size() != prefix.size() + 1 + kUlidChars) return false;
   if (text.substr(0, prefix.size()) != prefix || text[prefix.size()] != '_') return false;

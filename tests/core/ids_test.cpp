@@ -43,6 +43,8 @@ TEST_CASE("the last id of a millisecond bounds every id made up to then and none
   CHECK(again <= bound);
   CHECK(at.substr(0, 14) == bound.substr(0, 14));  // the same 10 time digits
   CHECK(last_id_at("evt", ms - 1) < at);
+  CHECK(id_millis(at) == ms);
+  CHECK(id_millis(bound) == ms);
   clock.advance(std::chrono::milliseconds(1));
   CHECK(ids.next("evt") > bound);
 }

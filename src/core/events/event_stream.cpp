@@ -166,7 +166,8 @@ http::Response EventStreams::open(http::Request& req) {
 http::StreamChunk EventStreams::produce(Cursor& cursor) {
   http::StreamChunk chunk;
   const auto now = std::chrono::steady_clock::now();
-  const std::string settled = last_id_at("evt", clock_.epoch_millis() - options_.settle.count());
+  const std::int64_t now_ms = clock_.epoch_millis();
+  const std::string settled = last_id_at("evt", now_ms - options_.settle.count());
   // A catch-up page fits in half the unsent-bytes bound, so a client that keeps up is never
   // dropped for the size of one page.
   const std::size_t budget = std::max<std::size_t>(1, options_.max_unsent_bytes / 2);
@@ -183,8 +184,9 @@ http::StreamChunk EventStreams::produce(Cursor& cursor) {
   for (const auto& item : page.items) {
     const auto& id = item.at("sk").get_ref<const std::string&>();
     if (id > settled) {
-      // Too young to be sure no earlier-stamped event is still committing: next run.
-      chunk.retry_in = options_.settle;
+      // Too young to be sure no earlier-stamped event is still committing: back when it is not.
+      chunk.retry_in = std::chrono::milliseconds(
+          std::max<std::int64_t>(1, id_millis(id) + options_.settle.count() - now_ms));
       stopped_early = true;
       break;
     }
