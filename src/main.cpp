@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "core/events/dispatcher.h"
 #include "core/events/event_routes.h"
+#include "core/events/event_stream.h"
 #include "core/events/publisher.h"
 #include "core/http/dispatcher.h"
 #include "core/http/probe.h"
@@ -221,6 +222,16 @@ events::DispatcherOptions dispatcher_options(const Config& c) {
   return o;
 }
 
+events::StreamOptions stream_options(const Config& c) {
+  events::StreamOptions o;
+  o.heartbeat = std::chrono::seconds(c.events.stream_heartbeat_seconds);
+  o.max_per_org = static_cast<std::size_t>(c.events.stream_max_per_org);
+  o.max_unsent_bytes = static_cast<std::size_t>(c.events.stream_max_unsent_bytes);
+  o.poll_interval = std::chrono::milliseconds(c.events.stream_poll_ms);
+  o.settle = std::chrono::milliseconds(c.events.stream_settle_ms);
+  return o;
+}
+
 // Everything `serve` runs, built the same way for `routes` and `create-org`. Only `serve`
 // starts the event dispatcher.
 struct App {
@@ -229,6 +240,7 @@ struct App {
         store(std::move(s)),
         events(*store, clock, log, metrics, dispatcher_options(config)),
         publisher(*store, clock, &events, std::chrono::days(config.events.retention_days)),
+        streams(*store, clock, notifier, log, metrics, stream_options(config)),
         tenant(*store, clock, tenant_options(config), log, publisher),
         devices(*store, clock, device_options(config), log, publisher, tenant.directory(),
                 notifier),
@@ -242,6 +254,8 @@ struct App {
                       {*store, metrics, embedded::openapi_json, kVersion, &shutting_down});
     add_clock_routes(router, clock);
     events::add_event_routes(router, *store, events);
+    streams.add_routes(router);
+    events.set_publish_listener([this](const std::string& org_id) { streams.published(org_id); });
     tenant.register_routes(router);
     devices.register_routes(router);
     billing.register_routes(router);
@@ -261,6 +275,7 @@ struct App {
   http::Router router;
   events::Dispatcher events;
   events::Publisher publisher;
+  events::EventStreams streams;  // GET /v1/events/stream
   tenant::TenantModule tenant;
   device::DeviceModule devices;
   billing::BillingModule billing;

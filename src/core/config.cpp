@@ -163,6 +163,27 @@ const std::vector<Setting>& settings() {
                             3650,
                             "How long GET /v1/events can replay an event (the event log's TTL); "
                             "applies to events published from now on"));
+    t.push_back(int_setting("events", "stream_heartbeat_seconds", &C::events,
+                            &C::Events::stream_heartbeat_seconds, 1, 3600,
+                            "A live event stream writes a heartbeat comment after this long "
+                            "without an event"));
+    t.push_back(int_setting("events", "stream_max_per_org", &C::events,
+                            &C::Events::stream_max_per_org, 1, 100000,
+                            "Live event streams one organization may hold open on one instance; "
+                            "the next is answered 429"));
+    t.push_back(int_setting("events", "stream_max_unsent_bytes", &C::events,
+                            &C::Events::stream_max_unsent_bytes, 4096, 1073741824,
+                            "Bytes of a live event stream its client has not taken yet beyond "
+                            "which the server closes the connection (a slow client)"));
+    t.push_back(int_setting("events", "stream_poll_ms", &C::events, &C::Events::stream_poll_ms, 100,
+                            60000,
+                            "How often a live event stream re-reads the log without a commit on "
+                            "this instance (events other instances committed)"));
+    t.push_back(int_setting("events", "stream_settle_ms", &C::events, &C::Events::stream_settle_ms,
+                            0, 10000,
+                            "How old an event (by its id's time) must be before a live stream "
+                            "writes it, so a slower commit of an earlier-stamped event is not "
+                            "passed over"));
     auto token =
         string_setting("platform", "admin_token", &C::platform, &C::Platform::admin_token, {},
                        "Bearer token of the platform administrator, who creates and "

@@ -52,6 +52,12 @@ struct Config {
     std::int64_t sweep_interval_ms = 1000;
     std::int64_t lease_ms = 10000;
     std::int64_t retention_days = 30;
+    // GET /v1/events/stream (docs/events.md "Live stream").
+    std::int64_t stream_heartbeat_seconds = 15;
+    std::int64_t stream_max_per_org = 20;
+    std::int64_t stream_max_unsent_bytes = 1024 * 1024;
+    std::int64_t stream_poll_ms = 2000;
+    std::int64_t stream_settle_ms = 200;
   } events;
   struct Platform {
     std::string admin_token;  // empty: no platform administrator

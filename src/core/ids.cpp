@@ -1,5 +1,6 @@
 #include "core/ids.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <mutex>
@@ -63,6 +64,28 @@ std::string IdGenerator::next(std::string_view prefix) {
   id.append(prefix).push_back('_');
   id.append(out.data(), out.size());
   return id;
+}
+
+std::string last_id_at(std::string_view prefix, std::int64_t epoch_ms) {
+  // The 10 time digits (48 bits in 50: the top digit holds 3 bits), then the largest random part.
+  std::uint64_t ms = static_cast<std::uint64_t>(std::max<std::int64_t>(0, epoch_ms));
+  std::string id(prefix);
+  id.push_back('_');
+  std::array<char, 10> time{};
+  for (std::size_t i = time.size(); i-- > 0;) {
+    time[i] = kAlphabet[ms & 31];
+    ms >>= 5;
+  }
+  id.append(time.data(), time.size());
+  id.append(kUlidChars - time.size(), 'Z');
+  return id;
+}
+
+std::int64_t id_millis(std::string_view id) {
+  const auto ulid = id.substr(id.size() - kUlidChars);
+  std::uint64_t ms = 0;
+  for (char c : ulid.substr(0, 10)) ms = ms * 32 + kAlphabet.find(c);
+  return static_cast<std::int64_t>(ms);
 }
 
 bool is_id(std::string_view text, std::string_view prefix) {

@@ -162,6 +162,25 @@ void Dispatcher::notify() {
   wake_.notify_all();
 }
 
+void Dispatcher::committed(const storage::WriteBatch& batch) {
+  notify();
+  if (!publish_listener_) return;
+  std::vector<std::string> orgs;
+  for (const auto& op : batch.ops) {
+    const auto* put = std::get_if<storage::Put>(&op);
+    if (!put || put->item.value("pk", "").rfind("outbox#", 0) != 0) continue;
+    auto org = put->item.at("event").value("org_id", "");
+    if (!org.empty() && std::find(orgs.begin(), orgs.end(), org) == orgs.end()) {
+      orgs.push_back(std::move(org));
+    }
+  }
+  for (const auto& org : orgs) publish_listener_(org);
+}
+
+void Dispatcher::set_publish_listener(std::function<void(const std::string& org_id)> listener) {
+  publish_listener_ = std::move(listener);
+}
+
 void Dispatcher::run() {
   // Renewal must come before half the lease has passed, whatever the sweep interval.
   const auto max_wait = std::min(options_.sweep_interval, options_.lease_duration / 4);
@@ -340,7 +359,7 @@ Dispatcher::Outcome Dispatcher::apply(std::size_t shard, OutboxEntry& entry,
   }
   retries_[shard].erase(entry.key.sk + "\n" + subscriber.name);
   if (applied_now) {
-    if (publishes) notify();  // the events the effects published are next
+    if (publishes) committed(batch);  // the events the effects published are next
     if (subscriber.after_commit) subscriber.after_commit(entry.event);
     subscriber.delivered.inc();
     subscriber.lag.observe_us(

@@ -90,6 +90,12 @@ class Dispatcher {
   void stop();
   // Wakes the delivery thread; call after committing a batch with events.
   void notify();
+  // notify(), and tells the publish listener which organizations' events batch committed.
+  // Publisher::commit calls it; so does delivery for effects that publish.
+  void committed(const storage::WriteBatch& batch);
+  // Called with an organization id after a batch with its events committed on this instance
+  // (live event streams read the log at once). Set before start(); must be quick, not throw.
+  void set_publish_listener(std::function<void(const std::string& org_id)> listener);
 
   // One delivery pass over every shard this instance holds or can take, on the calling thread
   // (waits for a pass of the delivery thread in progress). Returns how many deliveries it
@@ -138,6 +144,7 @@ class Dispatcher {
   DispatcherOptions options_;
   ShardLeases leases_;
 
+  std::function<void(const std::string&)> publish_listener_;
   std::mutex subscribers_mutex_;
   std::map<std::string, std::unique_ptr<Subscriber>> subscribers_;
 

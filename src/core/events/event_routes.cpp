@@ -8,7 +8,6 @@
 
 namespace cellfleet::events {
 
-namespace {
 nlohmann::json event_view(const Event& e) {
   return {{"id", e.id},
           {"type", e.type},
@@ -16,6 +15,8 @@ nlohmann::json event_view(const Event& e) {
           {"occurred_at", format_utc(e.occurred_at / 1000)},
           {"data", e.data}};
 }
+
+namespace {
 
 http::Response list_events(storage::Store& store, http::Request& req) {
   const auto& org_id = req.caller().org_id;

@@ -17,7 +17,7 @@ Event Publisher::publish(storage::WriteBatch& batch, const std::string& org_id,
 
 void Publisher::commit(const storage::WriteBatch& batch) {
   store_.write(batch);
-  if (dispatcher_) dispatcher_->notify();
+  if (dispatcher_) dispatcher_->committed(batch);
 }
 
 }  // namespace cellfleet::events

@@ -86,11 +86,12 @@ Response Response::json(int status, const nlohmann::json& body) {
                   "application/json",
                   body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                   {},
+                  {},
                   {}};
 }
 
 Response Response::text(int status, std::string body, std::string content_type) {
-  return Response{status, std::move(content_type), std::move(body), {}, {}};
+  return Response{status, std::move(content_type), std::move(body), {}, {}, {}};
 }
 
 }  // namespace cellfleet::http

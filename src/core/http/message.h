@@ -3,6 +3,9 @@
 // from Request to Response and can be tested without a server.
 
 #include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,16 +68,45 @@ struct Park {
   SteadyTime deadline;
 };
 
+// A streamed answer (Server-Sent Events): after the status line and headers the server keeps
+// writing what produce() returns, until it ends the stream, the client goes away, the client
+// falls too far behind, or the server drains. Framing is connection-close: no Content-Length, no
+// chunked coding, "Connection: close"; the body ends when the connection does.
+//
+// produce() runs on a worker, never two at a time for one stream: at once after the headers,
+// when key is notified (notifier.h), every interval (for heartbeats and for changes other
+// instances made, which notify nobody here), again at once while it returns more = true and the
+// client has taken everything written so far, and after retry_in when it asks for that. Between
+// runs the stream holds no worker. produce() must not block for long, and may throw: the server
+// logs it and closes the stream.
+struct StreamChunk {
+  std::string data;   // bytes to write; may be empty
+  bool more = false;  // has more at once (a catch-up page)
+  bool end = false;   // the stream is over: close after writing data
+  std::optional<std::chrono::milliseconds> retry_in;  // run again this soon, at the latest
+};
+struct Stream {
+  std::string key;
+  std::chrono::milliseconds interval{1000};
+  // Bytes written by produce() and not yet taken by the client, beyond which the server closes
+  // the connection (a slow client is dropped rather than buffered without bound).
+  std::size_t max_unsent_bytes = 1024 * 1024;
+  std::function<StreamChunk()> produce;
+};
+
 struct Response {
   int status = 200;
   std::string content_type;
   std::string body;
   HeaderList headers;
   std::optional<Park> park;  // set only by Response::wait
+  // Set only by Response::streamed. Shared so a Response stays copyable; owned by the server once
+  // returned, and destroyed (with whatever produce() captured) when the connection closes.
+  std::shared_ptr<Stream> stream;
 
   static Response json(int status, const nlohmann::json& body);
   static Response text(int status, std::string body, std::string content_type = "text/plain");
-  static Response empty(int status) { return Response{status, {}, {}, {}, {}}; }
+  static Response empty(int status) { return Response{status, {}, {}, {}, {}, {}}; }
   // Long-poll. The server parks the request without holding a worker thread and runs it again,
   // through the whole Dispatcher (routing, authentication, access), when key is notified, every
   // re-check interval (changes made by other instances notify nobody here), and at deadline (the
@@ -82,7 +114,12 @@ struct Response {
   // deadline has passed, or the server is draining) the handler must answer: parking then is a
   // bug, answered 500.
   static Response wait(std::string key, SteadyTime deadline) {
-    return Response{0, {}, {}, {}, Park{std::move(key), deadline}};
+    return Response{0, {}, {}, {}, Park{std::move(key), deadline}, {}};
+  }
+  // A 200 whose body is streamed (Stream above); body, if any, is written first.
+  static Response streamed(std::string content_type, Stream stream) {
+    return Response{
+        200, std::move(content_type), {}, {}, {}, std::make_shared<Stream>(std::move(stream))};
   }
 };
 

@@ -3,6 +3,7 @@
 // (read -> hand off -> write -> read), the handler turns a Request into a Response.
 #include "core/http/server.h"
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -71,6 +72,8 @@ struct Server::Impl {
                           "Requests whose header has arrived and whose answer is not yet sent")),
         parked(m.gauge("http_requests_parked",
                        "Long-poll requests waiting without a worker (also in flight)")),
+        streams(m.gauge("http_streams_open",
+                        "Streamed responses (Server-Sent Events) being written (also in flight)")),
         rejected_metrics(m) {
     m.gauge_callback("http_worker_queue_depth", "Requests waiting for a worker thread",
                      [this] { return static_cast<std::int64_t>(pool.queued()); });
@@ -81,6 +84,14 @@ struct Server::Impl {
         .counter("http_long_poll_wakeups_total",
                  "Parked long-poll requests run again, by reason (notify, recheck, deadline, "
                  "drain)",
+                 {{"reason", std::string(reason)}})
+        .inc();
+  }
+  void count_stream_end(std::string_view reason) {
+    rejected_metrics
+        .counter("http_streams_closed_total",
+                 "Streamed responses ended, by reason (end, client, slow_client, write_error, "
+                 "error, drain)",
                  {{"reason", std::string(reason)}})
         .inc();
   }
@@ -109,6 +120,7 @@ struct Server::Impl {
   Gauge& connections;
   Gauge& in_flight;
   Gauge& parked;
+  Gauge& streams;
   MetricsRegistry& rejected_metrics;
 
   std::atomic<bool> draining{false};
@@ -142,6 +154,10 @@ class Session : public std::enable_shared_from_this<Session> {
       server_.notifier.cancel(ticket_);
       server_.parked.add(-1);
     }
+    if (state_ == State::streaming) {
+      server_.notifier.cancel(ticket_);
+      server_.streams.add(-1);
+    }
     server_.connections.add(-1);
     std::lock_guard lock(server_.sessions_mutex);
     server_.sessions.erase(this);
@@ -166,11 +182,13 @@ class Session : public std::enable_shared_from_this<Session> {
       stream_.cancel();
     } else if (state_ == State::parked) {
       wake(park_generation_, "drain");
+    } else if (state_ == State::streaming) {
+      end_stream("drain");
     }
   }
 
  private:
-  enum class State { reading, receiving, processing, parked, writing, closed };
+  enum class State { reading, receiving, processing, parked, writing, streaming, closed };
 
   void read_header() {
     if (server_.draining) return close();
@@ -271,6 +289,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_handled(Response res) {
+    if (res.stream) return begin_stream(std::move(res));
     if (!res.park) return write(std::move(res), request_.request_id);
     auto& deadline = request_.poll.deadline;
     if (!deadline || res.park->deadline < *deadline) deadline = res.park->deadline;
@@ -315,6 +334,177 @@ class Session : public std::enable_shared_from_this<Session> {
     request_.poll.must_answer =
         server_.draining || std::chrono::steady_clock::now() >= *request_.poll.deadline;
     run_handler();
+  }
+
+  // Streaming (Response::streamed). The headers go out with "Connection: close" and no length: the
+  // body is whatever produce() returns, until one side closes. Nothing is read from the client
+  // any more except to notice that it went away. Bytes produced and not yet taken by the client
+  // (unsent_ plus the write in progress) are bounded by max_unsent_bytes: past that the client is
+  // too slow and the connection is closed, so a stalled client costs at most that much memory.
+  // The kernel's send buffer is kept small (64 KiB, or the bound if that is less) for the same
+  // reason: bytes parked in the kernel are unsent too, just not counted.
+  void begin_stream(Response res) {
+    state_ = State::streaming;
+    sse_ = std::move(res.stream);
+    server_.streams.add(1);
+    std::string head = fmt::format(
+        "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nCache-Control: no-cache\r\n"
+        "X-Request-Id: {}\r\nConnection: close\r\n",
+        res.content_type, request_.request_id);
+    for (const auto& [name, value] : res.headers) head += fmt::format("{}: {}\r\n", name, value);
+    head += "\r\n";
+    head += res.body;
+    beast::error_code ignored;
+    const auto send_buffer = std::min<std::size_t>(kStreamSendBuffer, sse_->max_unsent_bytes);
+    stream_.socket().set_option(net::socket_base::send_buffer_size(static_cast<int>(send_buffer)),
+                                ignored);
+    stream_.expires_never();
+    watch_client();
+    subscribe_stream();
+    arm_stream_timer(sse_->interval);
+    queue(std::move(head));
+    produce();
+  }
+
+  // A pending read while streaming: the client's close (or reset) ends the stream at once
+  // rather than at the next write. Whatever the client sends is ignored.
+  void watch_client() {
+    stream_.socket().async_read_some(
+        net::buffer(discard_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          if (self->state_ != State::streaming) return;
+          if (ec) return self->end_stream("client");
+          self->watch_client();
+        });
+  }
+
+  void subscribe_stream() {
+    ticket_ = server_.notifier.subscribe(sse_->key, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) {
+        net::post(self->executor(), [self] {
+          if (self->state_ != State::streaming) return;
+          self->subscribe_stream();  // before producing, so no notify falls between the two
+          self->produce();
+        });
+      }
+    });
+  }
+
+  // The next run without a notify: every interval, or sooner when produce() asked (retry_in).
+  void arm_stream_timer(std::chrono::milliseconds in) {
+    const auto at = std::chrono::steady_clock::now() + in;
+    if (stream_timer_armed_ && at >= stream_timer_at_) return;
+    stream_timer_armed_ = true;
+    stream_timer_at_ = at;
+    const std::uint64_t generation = ++park_generation_;
+    park_timer_.expires_at(at);
+    park_timer_.async_wait([self = shared_from_this(), generation](beast::error_code ec) {
+      if (ec || generation != self->park_generation_ || self->state_ != State::streaming) return;
+      self->stream_timer_armed_ = false;
+      self->arm_stream_timer(self->sse_->interval);
+      self->produce();
+    });
+  }
+
+  // Runs produce() on a worker; a wake-up during a run makes one more run after it.
+  void produce() {
+    if (state_ != State::streaming || ending_) return;
+    if (producing_) {
+      produce_again_ = true;
+      return;
+    }
+    producing_ = true;
+    produce_again_ = false;
+    auto task = [self = shared_from_this(), stream = sse_] {
+      StreamChunk chunk;
+      std::optional<std::string> failure;
+      try {
+        chunk = stream->produce();
+      } catch (const std::exception& e) {
+        failure = e.what();
+      } catch (...) {
+        failure = "unknown exception";
+      }
+      net::post(self->executor(),
+                [self, chunk = std::move(chunk), failure = std::move(failure)]() mutable {
+                  self->on_produced(std::move(chunk), std::move(failure));
+                });
+    };
+    if (server_.pool.try_submit(std::move(task))) return;
+    // The workers are saturated: the next timer run tries again.
+    producing_ = false;
+    server_.count_rejection("queue_full");
+  }
+
+  void on_produced(StreamChunk chunk, std::optional<std::string> failure) {
+    producing_ = false;
+    if (state_ != State::streaming) return;
+    if (failure) {
+      server_.log.error("stream producer failed",
+                        {{"request_id", request_.request_id}, {"error", *failure}});
+      return end_stream("error");
+    }
+    ending_ = chunk.end;
+    more_ = chunk.more;
+    if (chunk.retry_in) arm_stream_timer(*chunk.retry_in);
+    queue(std::move(chunk.data));
+    if (state_ != State::streaming) return;
+    if (ending_) {
+      if (!writing_) end_stream("end");
+      return;
+    }
+    if (produce_again_ || (more_ && !writing_)) produce();
+  }
+
+  void queue(std::string data) {
+    if (data.empty()) return;
+    const std::size_t unsent = unsent_.size() + sending_.size() + data.size();
+    if (unsent > sse_->max_unsent_bytes) {
+      server_.log.warn("stream closed: the client does not keep up",
+                       {{"request_id", request_.request_id},
+                        {"unsent_bytes", static_cast<std::int64_t>(unsent)},
+                        {"limit", static_cast<std::int64_t>(sse_->max_unsent_bytes)}});
+      return end_stream("slow_client");
+    }
+    unsent_ += data;
+    send_unsent();
+  }
+
+  void send_unsent() {
+    if (writing_ || unsent_.empty()) return;
+    sending_.swap(unsent_);
+    unsent_.clear();
+    writing_ = true;
+    // A write the client does not take within the read timeout ends the stream too.
+    stream_.expires_after(server_.options.read_timeout);
+    net::async_write(stream_, net::buffer(sending_),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_stream_written(ec);
+                     });
+  }
+
+  void on_stream_written(beast::error_code ec) {
+    writing_ = false;
+    sending_.clear();
+    if (state_ != State::streaming) return;
+    if (ec) return end_stream("write_error");
+    if (!unsent_.empty()) return send_unsent();
+    if (ending_) return end_stream("end");
+    if (more_) produce();
+  }
+
+  void end_stream(std::string_view reason) {
+    if (state_ != State::streaming) return;
+    server_.notifier.cancel(ticket_);
+    ++park_generation_;
+    park_timer_.cancel();
+    server_.streams.add(-1);
+    server_.count_stream_end(reason);
+    server_.log.debug("stream closed",
+                      {{"request_id", request_.request_id}, {"reason", std::string(reason)}});
+    // What produce() captured (a connection slot, say) goes now, or when a run in progress ends.
+    sse_.reset();
+    unsent_.clear();
+    close();
   }
 
   void reject(ErrorKind kind, std::string detail, std::string_view reason,
@@ -383,6 +573,19 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
   bool http11_ = true;
   bool counted_ = false;
+  // Streaming state (begin_stream), touched only on the strand.
+  static constexpr std::size_t kStreamSendBuffer = 64 * 1024;
+  std::shared_ptr<Stream> sse_;
+  std::string unsent_;   // produced, not yet handed to a write
+  std::string sending_;  // the write in progress
+  bool writing_ = false;
+  bool producing_ = false;
+  bool produce_again_ = false;
+  bool more_ = false;
+  bool ending_ = false;
+  bool stream_timer_armed_ = false;
+  SteadyTime stream_timer_at_{};
+  std::array<char, 512> discard_{};
 };
 
 // Over the connection limit: answer 503 without reading the request, then close.

@@ -10,6 +10,12 @@
 // deadline or when a drain starts (then with req.poll.must_answer set). A parked request is in
 // flight: a drain answers it at once rather than waiting for it, and the read timeout does not
 // apply while it waits (no read is pending).
+//
+// Streams: when the handler answers Response::streamed, the server writes the headers
+// (Connection: close, no Content-Length) and then whatever the stream's produce() returns, run on
+// a worker at once, on notify(key), every interval and when it asks; idle, a stream holds no
+// worker. Unsent bytes beyond max_unsent_bytes close the connection (a slow client); so do the
+// client's close and a drain (a stream never ends by itself, so a drain does not wait for it).
 
 #include <chrono>
 #include <cstddef>
