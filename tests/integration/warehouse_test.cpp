@@ -68,7 +68,7 @@ std::map<std::string, std::string> warehouse_env(Backend backend) {
   return env;
 }
 
-void post_readings(const Shop& shop, const std::string& pack, const json& readings) {
+void post_readings(const Shop& shop, const std::string& pack, const std::vector<json>& readings) {
   const auto credential = issue_credential(shop.api, shop.org.owner_key, pack);
   const auto res = shop.api.call("POST", "/v1/telemetry", credential,
                                  json{{"readings", readings}}.dump());
