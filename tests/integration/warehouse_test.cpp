@@ -151,6 +151,21 @@ std::map<std::string, std::int64_t> counts(Db& db, const std::string& org) {
   return out;
 }
 
+// Waits until the event chain is done (invoices, access commands and the events they publish):
+// the outbox reads empty three times in a row, so a later export finds no new events.
+void wait_for_quiet_outbox(const Api& api) {
+  int empty = 0;
+  for (int i = 0; i < 600 && empty < 3; ++i) {
+    const auto res = api.call("GET", "/metrics", "");
+    std::smatch m;
+    const bool idle = std::regex_search(res.body, m, std::regex(R"(\nevents_outbox_pending (\d+))")) &&
+                      m[1] == "0";
+    empty = idle ? empty + 1 : 0;
+    std::this_thread::sleep_for(300ms);
+  }
+  REQUIRE(empty == 3);
+}
+
 // Runs `cellfleet warehouse export` with args against the server's store; returns its output.
 std::string export_now(const ServerProcess& server, const std::map<std::string, std::string>& env,
                        std::vector<std::string> args = {}) {
@@ -254,6 +269,7 @@ TEST_CASE("the warehouse export moves each organization's history once and answe
   b.pay(b_contract, 80000);
   b.contract_when(b_contract, [](const json& c) { return c.at("state") == "paid_off"; });
 
+  wait_for_quiet_outbox(a.api);
   const fs::path warehouse = server.data_dir() / "warehouse.db";
   const auto first = export_now(server, env);
   std::map<std::string, std::int64_t> a_counts, b_counts;
@@ -298,6 +314,7 @@ TEST_CASE("the warehouse export moves each organization's history once and answe
 
   // New data: only the new rows.
   post_readings(b, pb, {reading(day + 6 * kHour, 980)});
+  wait_for_quiet_outbox(a.api);
   CHECK(facts_exported(export_now(server, env)) >= 1);
   {
     Db db(warehouse);
