@@ -7,7 +7,8 @@
 # Loopback only; every process it starts is stopped on exit.
 #
 #   bench/warehouse/run.sh [--quick]   default: 2,000,000 readings over 400 packs (at most 3 min
-#                                      of seeding); --quick: 200,000 readings (at most 30 s)
+#                                      of seeding) and 200 leases paid off through the API;
+#                                      --quick: 200,000 readings (at most 30 s), 50 leases
 #
 # BENCH_BUILD=DIR uses an already configured build directory instead (its build type is then
 # whatever it was configured with, and the report says so).
@@ -17,9 +18,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"  # ROOT, WORK, traps, helpers:
 
 SEED_READINGS=2000000
 SEED_BUDGET=180
+CONTRACTS=200  # leases signed and paid off through the API: payments, installments, events
 case "${1:-}" in
   "") ;;
-  --quick) SEED_READINGS=200000; SEED_BUDGET=30 ;;
+  --quick) SEED_READINGS=200000; SEED_BUDGET=30; CONTRACTS=50 ;;
   -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
 esac
@@ -83,6 +85,33 @@ curl -sS --fail-with-body --max-time 120 -X POST "$BASE/v1/devices:import" \
   -H "Authorization: Bearer $API_KEY" -H 'Content-Type: application/json' --data-binary "@$WORK/import.json" |
   grep -o '"id" *: *"dev_[^"]*"' | sed 's/.*"\(dev_[^"]*\)"$/\1/' >"$WORK/packs.txt"
 [[ "$(wc -l <"$WORK/packs.txt")" -eq "$PACKS" ]] || die "the import returned $(wc -l <"$WORK/packs.txt") ids, not $PACKS"
+
+# Leases on the first packs, each paid off in two payments (deposit, then the rest).
+post() {  # post PATH JSON: the body on stdout; fails on a non-2xx answer
+  curl -sS --fail-with-body --max-time 60 -X POST "$BASE$1" -H "Authorization: Bearer $API_KEY" \
+    -H 'Content-Type: application/json' -H "Idempotency-Key: bench-$RANDOM-$RANDOM-$RANDOM" -d "$2"
+}
+field_id() { grep -o '"id" *: *"[a-z]*_[^"]*"' | head -n 1 | sed 's/.*"\([a-z]*_[^"]*\)"$/\1/'; }
+log "signing and paying off $CONTRACTS leases through the API"
+PRODUCT=$(post /v1/products '{"name":"Lease","kind":"lease_to_own","terms":{"cash_price":100000,"deposit":20000,"installments":4,"frequency":"monthly","interest_method":"flat","annual_rate_bp":0,"grace_period_days":3}}' | field_id)
+[[ -n "$PRODUCT" ]] || die "creating the product failed"
+contracts_started=$SECONDS
+for i in $(seq 1 "$CONTRACTS"); do
+  pack=$(sed -n "${i}p" "$WORK/packs.txt")
+  post "/v1/devices/$pack/transitions" '{"to":"in_stock","reason":"received"}' >/dev/null
+  customer=$(post /v1/customers "$(printf '{"name":"Customer %d","phone":"+2547%08d"}' "$i" "$i")" | field_id)
+  contract=$(post /v1/contracts "{\"customer_id\":\"$customer\",\"device_id\":\"$pack\",\"product_id\":\"$PRODUCT\"}" | field_id)
+  [[ "$contract" == con_* ]] || die "signing contract $i failed"
+  post /v1/payments "{\"contract_id\":\"$contract\",\"amount\":20000,\"currency\":\"KES\",\"method\":\"cash\"}" >/dev/null
+  # The rest once the deposit is applied (the loan module applies payments asynchronously).
+  for _ in $(seq 100); do
+    curl -sS -H "Authorization: Bearer $API_KEY" "$BASE/v1/contracts/$contract" | grep -q '"state" *: *"active"' && break
+    sleep 0.05
+  done
+  post /v1/payments "{\"contract_id\":\"$contract\",\"amount\":80000,\"currency\":\"KES\",\"method\":\"cash\"}" >/dev/null
+done
+sleep 2  # let the event chain (allocation, closure, access, invoices) finish
+log "  $CONTRACTS leases in $((SECONDS - contracts_started)) s"
 stop "$SERVER_PID"
 
 # --- history, straight into the stopped server's store (bench/telemetry's seeder) -------------------
@@ -100,7 +129,7 @@ export_run() {
   local name=$1
   shift
   log "export: $name"
-  timeout -k 5 1800 taskset -c 0 env CELLFLEET_LOG_LEVEL=warn \
+  timeout -k 5 1800 taskset -c 0 env CELLFLEET_LOG_LEVEL=warn CELLFLEET_WAREHOUSE_SETTLE_SECONDS=0 \
     "$CELLFLEET" warehouse export --data-dir "$DATA" "$@" >"$WORK/$name.txt" 2>&1 ||
     { cat "$WORK/$name.txt" >&2; die "warehouse export ($name) failed"; }
 }
@@ -144,8 +173,8 @@ RUN_SECONDS=$((SECONDS - RUN_STARTED))
     "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(git -C "$ROOT" rev-parse --short HEAD)" "${BUILD_TYPE:-unknown}" "$(nproc)"
   printf '"load_average_before":"%s","load_average_after":"%s","run_seconds":%s,' \
     "$LOAD_BEFORE" "$LOAD_AFTER" "$RUN_SECONDS"
-  printf '"seeded_readings":%s,"packs":%s,"ceiling_raw_sqlite_rows_per_sec":%s,"second_export_fact_rows":%s,' \
-    "$SEEDED" "$PACKS" "$CEILING_RPS" "${AGAIN:-null}"
+  printf '"seeded_readings":%s,"packs":%s,"leases_paid_off":%s,"ceiling_raw_sqlite_rows_per_sec":%s,"second_export_fact_rows":%s,' \
+    "$SEEDED" "$PACKS" "$CONTRACTS" "$CEILING_RPS" "${AGAIN:-null}"
   printf '"tables":[%s]}\n' "$(IFS=,; echo "${JSON_TABLES[*]}")"
 } >"$RESULTS"
 echo "written: ${RESULTS#"$ROOT"/}"
