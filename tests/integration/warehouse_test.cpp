@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <csignal>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -70,8 +71,8 @@ std::map<std::string, std::string> warehouse_env(Backend backend) {
 
 void post_readings(const Shop& shop, const std::string& pack, const std::vector<json>& readings) {
   const auto credential = issue_credential(shop.api, shop.org.owner_key, pack);
-  const auto res = shop.api.call("POST", "/v1/telemetry", credential,
-                                 json{{"readings", readings}}.dump());
+  const auto res =
+      shop.api.call("POST", "/v1/telemetry", credential, json{{"readings", readings}}.dump());
   INFO(res.body);
   REQUIRE(res.status / 100 == 2);
 }
@@ -158,8 +159,9 @@ void wait_for_quiet_outbox(const Api& api) {
   for (int i = 0; i < 600 && empty < 3; ++i) {
     const auto res = api.call("GET", "/metrics", "");
     std::smatch m;
-    const bool idle = std::regex_search(res.body, m, std::regex(R"(\nevents_outbox_pending (\d+))")) &&
-                      m[1] == "0";
+    const bool idle =
+        std::regex_search(res.body, m, std::regex(R"(\nevents_outbox_pending (\d+))")) &&
+        m[1] == "0";
     empty = idle ? empty + 1 : 0;
     std::this_thread::sleep_for(300ms);
   }
@@ -189,7 +191,8 @@ std::string gunzip(const fs::path& path) {
   std::string out;
   char buffer[65536];
   int n = 0;
-  while ((n = gzread(f, buffer, sizeof buffer)) > 0) out.append(buffer, static_cast<std::size_t>(n));
+  while ((n = gzread(f, buffer, sizeof buffer)) > 0)
+    out.append(buffer, static_cast<std::size_t>(n));
   gzclose(f);
   return out;
 }
@@ -224,8 +227,10 @@ json row_with(const std::vector<json>& rows, const json& key) {
 
 }  // namespace
 
-TEST_CASE("the warehouse export moves each organization's history once and answers the documented queries",
-          "[integration][warehouse]") {
+TEST_CASE(
+    "the warehouse export moves each organization's history once and answers the documented "
+    "queries",
+    "[integration][warehouse]") {
   auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
   INFO("backend " << backend_name(backend));
   const auto env = warehouse_env(backend);
@@ -253,9 +258,8 @@ TEST_CASE("the warehouse export moves each organization's history once and answe
   pay_deposit(a, cancelled);
   reverse(a, a.pay(cancelled, 5000).at("id"));
   // The loan module takes the reversal back off installment 1 before the contract closes.
-  a.contract_when(cancelled, [](const json& c) {
-    return c.at("installments")[1].at("paid_principal") == 0;
-  });
+  a.contract_when(cancelled,
+                  [](const json& c) { return c.at("installments")[1].at("paid_principal") == 0; });
   a.ok(a.post("/v1/contracts/" + cancelled + "/cancel", {{"reason", "moved away"}}));
 
   // Organization B: one pack, one lease paid off at once.
@@ -277,8 +281,8 @@ TEST_CASE("the warehouse export moves each organization's history once and answe
     Db db(warehouse);
     a_counts = counts(db, a.org.id);
     b_counts = counts(db, b.org.id);
-    CHECK(a_counts["fact_telemetry"] == 5);    // the hot reading stays behind
-    CHECK(a_counts["fact_payment"] == 5);      // 3 payments, 1 more and its reversal
+    CHECK(a_counts["fact_telemetry"] == 5);     // the hot reading stays behind
+    CHECK(a_counts["fact_payment"] == 5);       // 3 payments, 1 more and its reversal
     CHECK(a_counts["fact_installment"] == 10);  // two closed leases: deposit + 4 each
     CHECK(a_counts["dim_device"] == 4);
     CHECK(a_counts["dim_customer"] == 2);
@@ -361,8 +365,7 @@ TEST_CASE("the warehouse export moves each organization's history once and answe
       }
     }
     // Again: no new part files' rows (the checkpoint file holds).
-    CHECK(facts_exported(export_now(server, env, {"--sink", "files", "--out", dir.string()})) ==
-          0);
+    CHECK(facts_exported(export_now(server, env, {"--sink", "files", "--out", dir.string()})) == 0);
   }
 
   {  // Each example query of docs/warehouse.md answers as the seeded data says.
@@ -380,8 +383,10 @@ TEST_CASE("the warehouse export moves each organization's history once and answe
 
     // Degradation: M1 averaged 97.0 % over three readings, M2 99.0 % over two.
     const auto curve = db.rows(queries[1]);
-    CHECK(row_with(curve, {a.org.id, "M1", month}) == json::array({a.org.id, "M1", month, 97.0, 3}));
-    CHECK(row_with(curve, {a.org.id, "M2", month}) == json::array({a.org.id, "M2", month, 99.0, 2}));
+    CHECK(row_with(curve, {a.org.id, "M1", month}) ==
+          json::array({a.org.id, "M1", month, 97.0, 3}));
+    CHECK(row_with(curve, {a.org.id, "M2", month}) ==
+          json::array({a.org.id, "M2", month, 99.0, 2}));
     CHECK(row_with(curve, {b.org.id, "E-48", month}) ==
           json::array({b.org.id, "E-48", month, 99.0, 3}));
 
@@ -397,4 +402,35 @@ TEST_CASE("the warehouse export moves each organization's history once and answe
     CHECK(b_cohort[4] == 100000);
     CHECK(b_cohort[6] == 10000);
   }
+}
+
+TEST_CASE("serve exports to the warehouse in the background and stops promptly on SIGTERM",
+          "[integration][warehouse]") {
+  ServerProcess server({}, {{"CELLFLEET_PLATFORM_ADMIN_TOKEN", kPlatformToken},
+                            {"CELLFLEET_WAREHOUSE_INTERVAL_SECONDS", "1"},
+                            {"CELLFLEET_WAREHOUSE_SETTLE_SECONDS", "0"}});
+  auto shop = open_shop(server, "warehouse-bg");
+  const auto pack = create_pack(shop.api, shop.org.owner_key, pack_fields("BG-1"));
+  post_readings(shop, pack, {reading(day_three_days_ago() + kHour, 990)});
+  const Api api{server.port()};
+  // The background export picks the reading up by itself, and counts it.
+  std::string metrics;
+  for (int i = 0; i < 600; ++i) {
+    metrics = api.call("GET", "/metrics", "").body;
+    if (metrics.find("cellfleet_warehouse_rows_exported_total{table=\"fact_telemetry\"} 1") !=
+        std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  INFO(metrics);
+  CHECK(metrics.find("cellfleet_warehouse_rows_exported_total{table=\"fact_telemetry\"} 1") !=
+        std::string::npos);
+  CHECK(metrics.find("cellfleet_warehouse_export_lag_seconds") != std::string::npos);
+  CHECK_FALSE(server.wait_for_log("\"warehouse export\"", 60s).empty());
+  {
+    Db db(server.data_dir() / "warehouse.db");
+    CHECK(db.count("fact_telemetry", shop.org.id) == 1);
+  }
+  CHECK(server.signal_and_wait(SIGTERM, 30s) == 0);
 }

@@ -74,9 +74,9 @@ ExportReport Exporter::run() {
   }
   sink_.flush();
   for (auto& [table, t] : report_.tables) {
-    t.seconds = table == "fact_telemetry"        ? phase["telemetry"]
+    t.seconds = table == "fact_telemetry"     ? phase["telemetry"]
                 : table.rfind("dim_", 0) == 0 ? phase["dimensions"]
-                                                 : phase["events"];
+                                              : phase["events"];
   }
   report_.stopped = stopped_;
   report_.seconds = Seconds(std::chrono::steady_clock::now() - started).count();
@@ -125,7 +125,8 @@ void Exporter::telemetry(const std::string& org_id, const std::vector<std::strin
     while (!stopping()) {
       const auto it = checkpoints_.find(source);
       const std::string start = it == checkpoints_.end() ? "0" : it->second;
-      auto page = sources_.devices.readings(org_id, device_id, std::stoll(start), until_ms, 1000, "");
+      auto page =
+          sources_.devices.readings(org_id, device_id, std::stoll(start), until_ms, 1000, "");
       if (page.records.empty()) break;
       Batch batch;
       batch.part = part_name(source, start);
@@ -165,7 +166,8 @@ void Exporter::events(const std::string& org_id, std::int64_t until_ms) {
         // Closed contracts never change again: their installments are exported once, whole.
         if (auto contract =
                 sources_.loans.contract(org_id, event.at("subject").get<std::string>())) {
-          for (auto& row : installment_rows(org_id, *contract)) batch.rows.push_back(std::move(row));
+          for (auto& row : installment_rows(org_id, *contract))
+            batch.rows.push_back(std::move(row));
         }
       }
       batch.checkpoints[source] = logged.at("sk").get<std::string>();

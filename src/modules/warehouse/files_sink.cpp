@@ -65,8 +65,7 @@ void write_durably(const fs::path& path, const std::string& data) {
 std::string gzip(const std::string& data) {
   z_stream z{};
   // windowBits 15 + 16: a gzip header and trailer instead of zlib's.
-  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-      Z_OK) {
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
     throw std::runtime_error("warehouse: deflateInit2 failed");
   }
   std::string out(deflateBound(&z, static_cast<uLong>(data.size())), '\0');

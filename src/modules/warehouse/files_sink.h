@@ -4,10 +4,10 @@
 //   <dir>/table=<t>/org=<org>/date=<YYYY-MM-DD>/part-<batch>.ndjson.gz
 // and <dir>/_checkpoint.json. Each file is written to a temporary name, fsync'd and renamed; the
 // checkpoint file the same way, only after every file it covers is durable (at the latest every
-// 256 batches and at the end of a run, so thousands of packs do not rewrite it thousands of times). A batch re-read
-// after a crash has the same part name (its source and start position), so it replaces its files
-// rather than adding a second copy. Dimensions are a snapshot per day: part-dimensions, replaced
-// by each run of that day.
+// 256 batches and at the end of a run, so thousands of packs do not rewrite it thousands of times).
+// A batch re-read after a crash has the same part name (its source and start position), so it
+// replaces its files rather than adding a second copy. Dimensions are a snapshot per day:
+// part-dimensions, replaced by each run of that day.
 
 #include <string>
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <initializer_list>
-#include <utility>
 #include <stdexcept>
+#include <utility>
 
 #include "core/timestamp.h"
 
@@ -57,18 +57,34 @@ const std::vector<TableDef>& table_defs() {
         integer("lat_e7"), integer("lon_e7"), text("extra_json")},
        {"org_id", "device_id", "at_ms"}},
       {"fact_payment",
-       {text("org_id"), text("payment_id"), text("kind"), text("event_id"),
-        integer("amount_minor"), text("currency"), text("customer_id"), text("contract_id"),
-        text("method"), text("occurred_at"), text("date_key")},
+       {text("org_id"), text("payment_id"), text("kind"), text("event_id"), integer("amount_minor"),
+        text("currency"), text("customer_id"), text("contract_id"), text("method"),
+        text("occurred_at"), text("date_key")},
        {"org_id", "payment_id", "kind"}},
       {"fact_installment",
-       {text("org_id"), text("contract_id"), integer("installment_n"), text("customer_id"),
-        text("product_id"), text("device_id"), text("currency"), text("contract_start_date"),
-        text("contract_state"), text("closed_at"), text("due_date"), text("date_key"),
-        integer("principal_due_minor"), integer("interest_due_minor"), integer("fee_due_minor"),
-        integer("penalty_due_minor"), integer("principal_paid_minor"),
-        integer("interest_paid_minor"), integer("fee_paid_minor"), integer("penalty_paid_minor"),
-        text("paid_at"), integer("days_late"), text("state")},
+       {text("org_id"),
+        text("contract_id"),
+        integer("installment_n"),
+        text("customer_id"),
+        text("product_id"),
+        text("device_id"),
+        text("currency"),
+        text("contract_start_date"),
+        text("contract_state"),
+        text("closed_at"),
+        text("due_date"),
+        text("date_key"),
+        integer("principal_due_minor"),
+        integer("interest_due_minor"),
+        integer("fee_due_minor"),
+        integer("penalty_due_minor"),
+        integer("principal_paid_minor"),
+        integer("interest_paid_minor"),
+        integer("fee_paid_minor"),
+        integer("penalty_paid_minor"),
+        text("paid_at"),
+        integer("days_late"),
+        text("state")},
        {"org_id", "contract_id", "installment_n"}},
       {"fact_event",
        {text("org_id"), text("event_id"), text("type"), text("subject"), integer("occurred_at_ms"),
@@ -127,7 +143,8 @@ Row telemetry_row(const std::string& org_id, const std::string& device_id,
         {"soh", "soh_permille"},
         {"lat", "lat_e7"},
         {"lon", "lon_e7"}});
-  if (auto it = reading.find("x"); it != reading.end() && !it->empty()) v["extra_json"] = it->dump();
+  if (auto it = reading.find("x"); it != reading.end() && !it->empty())
+    v["extra_json"] = it->dump();
   return row;
 }
 

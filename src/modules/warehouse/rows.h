@@ -63,7 +63,6 @@ std::vector<Row> installment_rows(const std::string& org_id, const nlohmann::jso
 Row device_row(const std::string& org_id, const nlohmann::json& device, const std::string& today);
 Row customer_row(const std::string& org_id, const nlohmann::json& customer,
                  const std::string& today);
-Row product_row(const std::string& org_id, const nlohmann::json& product,
-                const std::string& today);
+Row product_row(const std::string& org_id, const nlohmann::json& product, const std::string& today);
 
 }  // namespace cellfleet::warehouse

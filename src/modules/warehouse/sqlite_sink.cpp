@@ -27,8 +27,8 @@ std::string create_table_sql(const TableDef& t) {
 // Facts are never changed once stored (INSERT OR IGNORE: a re-export is a no-op); dimensions are
 // type 1, the newest version replacing the stored one.
 std::string insert_sql(const TableDef& t) {
-  std::string sql = std::string(t.dimension ? "INSERT OR REPLACE" : "INSERT OR IGNORE") +
-                    " INTO " + t.name + " (";
+  std::string sql = std::string(t.dimension ? "INSERT OR REPLACE" : "INSERT OR IGNORE") + " INTO " +
+                    t.name + " (";
   std::string params;
   for (std::size_t i = 0; i < t.columns.size(); ++i) {
     sql += (i ? ", " : "") + t.columns[i].name;
@@ -133,7 +133,8 @@ void SqliteSink::write(const Batch& batch) {
     const int rc = sqlite3_step(s);
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
-    if (rc != SQLITE_DONE) throw std::runtime_error(std::string("warehouse: ") + sqlite3_errmsg(db_));
+    if (rc != SQLITE_DONE)
+      throw std::runtime_error(std::string("warehouse: ") + sqlite3_errmsg(db_));
   };
   auto insert = [&](const Row& row) {
     const auto& def = table_def(row.table);
@@ -164,8 +165,8 @@ void SqliteSink::write(const Batch& batch) {
       if (auto row = date_row(key)) insert(*row);
     }
     for (const auto& [source, position] : batch.checkpoints) {
-      sqlite3_bind_text(statements_->checkpoint, 1, source.data(),
-                        static_cast<int>(source.size()), SQLITE_TRANSIENT);
+      sqlite3_bind_text(statements_->checkpoint, 1, source.data(), static_cast<int>(source.size()),
+                        SQLITE_TRANSIENT);
       sqlite3_bind_text(statements_->checkpoint, 2, position.data(),
                         static_cast<int>(position.size()), SQLITE_TRANSIENT);
       step(statements_->checkpoint);

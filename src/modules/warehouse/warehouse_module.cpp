@@ -54,8 +54,7 @@ ExportReport WarehouseModule::export_now(const std::string& sink, const std::str
     }
     return lost;
   };
-  Exporter exporter({deps_.store, deps_.organizations, deps_.devices, deps_.customers,
-                     deps_.loans},
+  Exporter exporter({deps_.store, deps_.organizations, deps_.devices, deps_.customers, deps_.loans},
                     deps_.clock, std::chrono::hours(options_.hot_window_hours),
                     std::chrono::seconds(options_.settle_seconds), *out, should_stop);
   ExportReport report;
