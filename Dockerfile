@@ -24,6 +24,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_
 FROM debian:bookworm-slim
 # libdate-tz3 (Howard Hinnant's date/tz) reads /usr/share/zoneinfo, hence tzdata; ca-certificates
 # for HTTPS to DynamoDB. Boost, nlohmann-json and Catch2 are header-only or build-time only.
+# zlib1g (the warehouse files sink's gzip) is part of every Debian base image (Priority: required).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libsqlite3-0 libssl3 libsodium23 libfmt9 libdate-tz3 tzdata ca-certificates \

@@ -239,6 +239,30 @@ const std::vector<Setting>& settings() {
                             "How often the scheduler looks for credit that ran out and "
                             "installments past their grace period, so a battery locks on time "
                             "even when no request arrives"));
+    t.push_back(string_setting("warehouse", "sink", &C::warehouse, &C::Warehouse::sink,
+                               {"auto", "off", "sqlite", "files"},
+                               "Where the history export goes (docs/warehouse.md): a SQLite "
+                               "file, gzip NDJSON files, or nowhere; auto is sqlite on the "
+                               "SQLite backend and off on DynamoDB"));
+    t.push_back(string_setting("warehouse", "sqlite_path", &C::warehouse,
+                               &C::Warehouse::sqlite_path, {},
+                               "The SQLite warehouse file; empty means <data_dir>/warehouse.db"));
+    t.push_back(string_setting("warehouse", "files_dir", &C::warehouse, &C::Warehouse::files_dir,
+                               {},
+                               "Directory of the files sink (table=/org=/date= partitions); "
+                               "empty means <data_dir>/warehouse"));
+    t.push_back(int_setting("warehouse", "hot_window_hours", &C::warehouse,
+                            &C::Warehouse::hot_window_hours, 1, 24 * 365,
+                            "Telemetry younger than this stays out of the warehouse (late "
+                            "readings may still arrive)"));
+    t.push_back(int_setting("warehouse", "interval_seconds", &C::warehouse,
+                            &C::Warehouse::interval_seconds, 0, 7 * 86400,
+                            "How often serve exports to the warehouse; 0 exports only on "
+                            "demand (cellfleet warehouse export)"));
+    t.push_back(int_setting("warehouse", "settle_seconds", &C::warehouse,
+                            &C::Warehouse::settle_seconds, 0, 3600,
+                            "Events younger than this wait for the next export (a write "
+                            "in flight may still commit an older event id)"));
     t.push_back(string_setting("testing", "clock", &C::testing, &C::Testing::clock,
                                {"system", "adjustable"},
                                "\"adjustable\" lets the platform administrator move the "
@@ -302,6 +326,19 @@ std::vector<SettingInfo> config_settings() {
     out.push_back({s.section, s.key, render_value(s.get(defaults)), s.doc});
   }
   return out;
+}
+
+std::string Config::warehouse_sink() const {
+  if (warehouse.sink != "auto") return warehouse.sink;
+  return storage.backend == "sqlite" ? "sqlite" : "off";
+}
+
+std::string Config::warehouse_sqlite_path() const {
+  return warehouse.sqlite_path.empty() ? storage.data_dir + "/warehouse.db" : warehouse.sqlite_path;
+}
+
+std::string Config::warehouse_files_dir() const {
+  return warehouse.files_dir.empty() ? storage.data_dir + "/warehouse" : warehouse.files_dir;
 }
 
 std::string Config::listen_host() const {

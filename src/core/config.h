@@ -80,6 +80,14 @@ struct Config {
   struct Loans {
     std::int64_t check_interval_seconds = 60;
   } loans;
+  struct Warehouse {
+    std::string sink = "auto";  // auto: sqlite on the SQLite backend, off on DynamoDB
+    std::string sqlite_path;    // empty: <data_dir>/warehouse.db
+    std::string files_dir;      // empty: <data_dir>/warehouse
+    std::int64_t hot_window_hours = 48;
+    std::int64_t interval_seconds = 3600;
+    std::int64_t settle_seconds = 60;
+  } warehouse;
   struct Testing {
     std::string clock = "system";
   } testing;
@@ -88,6 +96,10 @@ struct Config {
   std::string listen_host() const;
   std::uint16_t listen_port() const;
   std::string sqlite_path() const { return storage.data_dir + "/cellfleet.db"; }
+  // warehouse.sink with "auto" resolved: "off", "sqlite" or "files".
+  std::string warehouse_sink() const;
+  std::string warehouse_sqlite_path() const;
+  std::string warehouse_files_dir() const;
 };
 
 class ConfigError : public std::runtime_error {

@@ -10,13 +10,17 @@ namespace {
 constexpr std::string_view kLeaseSort = "lease";
 }
 
-std::string lease_partition(std::size_t shard) {
-  return "lease#outbox#" + std::to_string(shard);
+std::string lease_partition(std::size_t shard, std::string_view name) {
+  return "lease#" + std::string(name) + "#" + std::to_string(shard);
 }
 
 ShardLeases::ShardLeases(storage::Store& store, const Clock& clock, std::string owner,
-                         std::chrono::milliseconds duration)
-    : store_(store), clock_(clock), owner_(std::move(owner)), duration_ms_(duration.count()) {}
+                         std::chrono::milliseconds duration, std::string name)
+    : store_(store),
+      clock_(clock),
+      owner_(std::move(owner)),
+      name_(std::move(name)),
+      duration_ms_(duration.count()) {}
 
 bool ShardLeases::hold(std::size_t shard) {
   const std::int64_t now = clock_.epoch_millis();
@@ -28,7 +32,7 @@ bool ShardLeases::hold(std::size_t shard) {
 
 bool ShardLeases::acquire(std::size_t shard, std::int64_t now) {
   const std::string table(kEventsTable);
-  const storage::Key key{lease_partition(shard), std::string(kLeaseSort)};
+  const storage::Key key{lease_partition(shard, name_), std::string(kLeaseSort)};
   const auto current = store_.get(table, key);
 
   storage::Condition condition = storage::Condition::must_not_exist();
@@ -65,7 +69,7 @@ void ShardLeases::release_all() {
   for (const auto& [shard, held] : held_) {
     try {
       store_.write({{storage::Delete{table,
-                                     {lease_partition(shard), std::string(kLeaseSort)},
+                                     {lease_partition(shard, name_), std::string(kLeaseSort)},
                                      storage::Condition::version_is(held.version)}}});
     } catch (const std::exception&) {
       // Lost meanwhile, or the store is unreachable: the lease expires on its own.

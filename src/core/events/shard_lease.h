@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "core/clock.h"
 #include "storage/store.h"
@@ -25,8 +26,10 @@ namespace cellfleet::events {
 
 class ShardLeases {
  public:
+  // name tells apart the jobs sharing this helper: the dispatcher's outbox shards ("outbox"),
+  // the warehouse export ("warehouse", one shard).
   ShardLeases(storage::Store& store, const Clock& clock, std::string owner,
-              std::chrono::milliseconds duration);
+              std::chrono::milliseconds duration, std::string name = "outbox");
 
   // True when this instance holds shard's lease for at least half its duration more,
   // taking or renewing it as needed (one get and one conditional write, at most every half
@@ -49,10 +52,12 @@ class ShardLeases {
   storage::Store& store_;
   const Clock& clock_;
   std::string owner_;
+  std::string name_;
   std::int64_t duration_ms_;
   std::map<std::size_t, Held> held_;
 };
 
-std::string lease_partition(std::size_t shard);  // "lease#outbox#<shard>"
+// "lease#<name>#<shard>"
+std::string lease_partition(std::size_t shard, std::string_view name = "outbox");
 
 }  // namespace cellfleet::events

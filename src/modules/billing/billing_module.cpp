@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/item_view.h"
 #include "customers.h"
+#include "history.h"
 #include "invoices.h"
 #include "payments.h"
 #include "webhooks.h"
@@ -50,13 +51,15 @@ struct BillingModule::Impl {
         customers(ctx),
         payments(ctx),
         webhooks(ctx, payments),
-        invoices(ctx) {}
+        invoices(ctx),
+        history(ctx) {}
 
   Context ctx;
   Customers customers;
   Payments payments;
   Webhooks webhooks;
   Invoices invoices;
+  History history;
 };
 
 BillingModule::BillingModule(storage::Store& store, const Clock& clock, Logger& log,
@@ -83,6 +86,10 @@ void BillingModule::use_contracts(contracts::ContractDirectory& contracts) {
 
 contracts::CustomerDirectory& BillingModule::customers() {
   return impl_->customers;
+}
+
+contracts::CustomerHistory& BillingModule::history() {
+  return impl_->history;
 }
 
 }  // namespace cellfleet::billing

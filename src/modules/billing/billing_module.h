@@ -7,6 +7,7 @@
 
 #include "contracts/contract_directory.h"
 #include "contracts/customer_directory.h"
+#include "contracts/history_sources.h"
 #include "contracts/organization_directory.h"
 #include "core/clock.h"
 #include "core/events/dispatcher.h"
@@ -31,6 +32,8 @@ class BillingModule {
   void subscribe(events::Dispatcher& dispatcher);
   // What other modules may ask about customers (the loan module, before a contract is signed).
   contracts::CustomerDirectory& customers();
+  // Customers for the warehouse export.
+  contracts::CustomerHistory& history();
   // What billing asks the loan module before it takes a payment for a contract. Set once, before
   // the server starts (the loan module is built after billing, which it asks about customers).
   void use_contracts(contracts::ContractDirectory& contracts);

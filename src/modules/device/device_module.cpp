@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/item_view.h"
 #include "credentials.h"
+#include "history.h"
 #include "reading.h"
 #include "registry.h"
 #include "telemetry.h"
@@ -53,7 +54,8 @@ struct DeviceModule::Impl {
         alerts(ctx),
         telemetry(ctx, alerts),
         commands(ctx, notifier),
-        access(ctx, commands) {}
+        access(ctx, commands),
+        history(ctx) {}
 
   Context ctx;
   Registry registry;
@@ -62,6 +64,7 @@ struct DeviceModule::Impl {
   Telemetry telemetry;
   Commands commands;
   AccessPolicy access;
+  History history;
 
   // The scheduled checks' thread.
   std::mutex mutex;
@@ -110,6 +113,10 @@ void DeviceModule::subscribe(events::Dispatcher& dispatcher) {
 
 contracts::DeviceBinding& DeviceModule::binding() {
   return impl_->access;
+}
+
+contracts::DeviceHistory& DeviceModule::history() {
+  return impl_->history;
 }
 
 Authenticator& DeviceModule::authenticator() {

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "contracts/device_binding.h"
+#include "contracts/history_sources.h"
 #include "contracts/organization_directory.h"
 #include "core/auth.h"
 #include "core/clock.h"
@@ -44,6 +45,8 @@ class DeviceModule {
   void subscribe(events::Dispatcher& dispatcher);
   // Deploys and returns packs for contracts, inside the caller's write.
   contracts::DeviceBinding& binding();
+  // Packs and readings for the warehouse export.
+  contracts::DeviceHistory& history();
   // Resolves device credentials, "Bearer cfd_<prefix>_<secret>".
   Authenticator& authenticator();
 

@@ -7,6 +7,7 @@
 #include "contracts.h"
 #include "core/error.h"
 #include "core/item_view.h"
+#include "history.h"
 #include "products.h"
 #include "settlement.h"
 
@@ -37,12 +38,13 @@ nlohmann::json public_view(const storage::Item& item) {
 
 struct LoanModule::Impl {
   Impl(LoanDeps deps, LoanOptions options)
-      : ctx(deps, options), products(ctx), contracts(ctx, products), settlement(ctx) {}
+      : ctx(deps, options), products(ctx), contracts(ctx, products), settlement(ctx), history(ctx) {}
 
   Context ctx;
   Products products;
   Contracts contracts;
   Settlement settlement;
+  History history;
 
   std::mutex mutex;
   std::condition_variable wake;
@@ -83,6 +85,10 @@ void LoanModule::subscribe(events::Dispatcher& dispatcher) {
 
 contracts::ContractDirectory& LoanModule::directory() {
   return impl_->contracts;
+}
+
+contracts::LoanHistory& LoanModule::history() {
+  return impl_->history;
 }
 
 std::size_t LoanModule::check_due_contracts() {

@@ -10,6 +10,7 @@
 #include "contracts/device_binding.h"
 #include "contracts/organization_directory.h"
 #include "contracts/contract_directory.h"
+#include "contracts/history_sources.h"
 #include "core/clock.h"
 #include "core/events/dispatcher.h"
 #include "core/events/publisher.h"
@@ -47,6 +48,8 @@ class LoanModule {
   void subscribe(events::Dispatcher& dispatcher);
   // What billing asks before it accepts a payment for a contract.
   contracts::ContractDirectory& directory();
+  // Products and contracts for the warehouse export.
+  contracts::LoanHistory& history();
 
   // Starts and stops the scheduler. Idempotent.
   void start();

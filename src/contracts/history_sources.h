@@ -1,0 +1,53 @@
+#pragma once
+// What the owning modules hand the warehouse export, read-only and a page at a time: their
+// records as stored (the API's item view, integers in stored units), so the warehouse module
+// never reads another module's keys. Implemented by device, billing and loan, wired in main.cpp.
+// Payments, reversals and contract closures reach the warehouse through the event log instead.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace cellfleet::contracts {
+
+struct RecordPage {
+  std::vector<nlohmann::json> records;
+  std::string next_cursor;  // "" after the last page; else pass it back for the next one
+};
+
+class DeviceHistory {
+ public:
+  virtual ~DeviceHistory() = default;
+  // The organization's packs in id order: {"id","serial","model","chemistry","capacity_wh",
+  // "nominal_voltage_mv","state","created_at",...} as the API shows them.
+  virtual RecordPage devices(const std::string& org_id, const std::string& cursor) = 0;
+  // One pack's readings with after_ms < at <= until_ms, oldest first, at most limit (1..1000):
+  // the stored attributes {"at": ms, "soc": permille, "mv", "ma", "dc", "cyc", "soh", "lat",
+  // "lon", "x": {extra}} (docs/decisions.md, "Measurements are stored as integers").
+  virtual RecordPage readings(const std::string& org_id, const std::string& device_id,
+                              std::int64_t after_ms, std::int64_t until_ms, std::size_t limit,
+                              const std::string& cursor) = 0;
+};
+
+class CustomerHistory {
+ public:
+  virtual ~CustomerHistory() = default;
+  // The organization's customers in id order, as the API shows them.
+  virtual RecordPage customers(const std::string& org_id, const std::string& cursor) = 0;
+};
+
+class LoanHistory {
+ public:
+  virtual ~LoanHistory() = default;
+  // The organization's products in id order, as the API shows them.
+  virtual RecordPage products(const std::string& org_id, const std::string& cursor) = 0;
+  // The contract as stored (state, start_date, closed_at, currency, "installments" with what was
+  // paid of each and "paid_at"), or nullopt when the organization has none with this id.
+  virtual std::optional<nlohmann::json> contract(const std::string& org_id,
+                                                 const std::string& contract_id) = 0;
+};
+
+}  // namespace cellfleet::contracts
