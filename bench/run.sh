@@ -170,12 +170,15 @@ mkdir -p "$WORK/fleet" "$WORK/small"
 run_bounded 600 "$WORK/fleet/setup.txt" python3 "$HERE/payments/setup.py" "$BASE" "$PLATFORM_TOKEN" \
   "$FLEET_CONTRACTS" 0 "$WORK/fleet" fleet
 FLEET_KEY=$(cat "$WORK/fleet/api_key")
+log "  fleet: $FLEET_CONTRACTS contracts in $((SECONDS - seed_started)) s"
 import_packs "$BASE" "$FLEET_KEY" $((FLEET_CONTRACTS + 1)) "$FLEET" FLEETPACK "$WORK/fleet/packs.txt"
 [[ "$(wc -l <"$WORK/fleet/packs.txt")" -eq "$FLEET" ]] ||
   die "the fleet organization has $(wc -l <"$WORK/fleet/packs.txt") packs, not $FLEET"
+log "  fleet: $FLEET packs; $((SECONDS - seed_started)) s so far"
 run_bounded 600 "$WORK/small/setup.txt" python3 "$HERE/payments/setup.py" "$BASE" "$PLATFORM_TOKEN" \
   $((PAY_CONTRACTS + LATENCY_SAMPLES)) "$LATENCY_SAMPLES" "$WORK/small" bench
 SMALL_KEY=$(cat "$WORK/small/api_key")
+log "  bench: $((PAY_CONTRACTS + LATENCY_SAMPLES)) contracts; $((SECONDS - seed_started)) s so far"
 import_packs "$BASE" "$SMALL_KEY" $((PAY_CONTRACTS + LATENCY_SAMPLES + 1)) "$SMALL" SMALLPACK \
   "$WORK/small/packs.txt"
 [[ "$(wc -l <"$WORK/small/packs.txt")" -eq "$SMALL" ]] || die "the small organization has not $SMALL packs"
@@ -190,7 +193,12 @@ CONNECTIONS=4 run_wrk 2 "$WORK/fleet/payments.txt" "$HERE/payments/payments.lua"
 wait_drained >/dev/null
 SEED_SECONDS=$((SECONDS - seed_started))
 log "  seeded in ${SEED_SECONDS} s"
-for path in /v1/insights/fleet /v1/insights/portfolio /v1/insights/collections /v1/insights/utilisation \
+# The dashboard's money and utilisation reports cover the last 30 days (the server's local dates
+# may run a day ahead of UTC's: Africa/Nairobi).
+RANGE_FROM=$(date -u -d '29 days ago' +%F)
+RANGE_TO=$(date -u -d tomorrow +%F)
+for path in /v1/insights/fleet /v1/insights/portfolio \
+  "/v1/insights/collections?from=$RANGE_FROM&to=$RANGE_TO" "/v1/insights/utilisation?from=$RANGE_FROM&to=$RANGE_TO" \
   "/v1/devices?state=in_stock&limit=$LIST_LIMIT" "/v1/devices/$(head -n 1 "$WORK/fleet/packs.txt")"; do
   expect_200 "$BASE$path" "${FLEET_AUTH[@]}"
 done
@@ -219,6 +227,10 @@ measure_ingest() {
     stored=$(awk -v n=$((after - before)) -v ns=$(($(date +%s%N) - started)) 'BEGIN { printf "%.0f", n * 1e9 / ns }')
   fi
   add_row "$name" "$batch" raw "$out" "$cpu" "$(peak_rss_kb "$SERVER_PID")" "$load" "$stored"
+  # The batches still queued when wrk stopped would keep the server's writer busy well into the
+  # next scenario: a restart drops them.
+  stop "$SERVER_PID"
+  start_cellfleet
 }
 log "1. ingest: POST /v1/telemetry, readings of random packs among $FLEET"
 measure_ingest 100 0
@@ -234,6 +246,7 @@ measure "device list" "$LIST_LIMIT" beast "$HERE/scenarios/device_list.lua" "$BA
 
 # --- 6. payments -----------------------------------------------------------------------------------
 log "4. payments: payment -> unlock command ($LATENCY_SAMPLES samples, one at a time), then POST /v1/payments"
+wait_drained >/dev/null
 run_bounded 600 "$WORK/latency.txt" python3 "$HERE/payments/unlock_latency.py" "$BASE" "$SMALL_KEY" \
   "$WORK/small/latency.txt"
 LATENCY_LINE=$(grep '^LATENCY ' "$WORK/latency.txt") || die "the latency client gave no result"
@@ -280,14 +293,16 @@ CONNECTIONS=8 add_row "mixed: ingest batch=100" 100 raw "$OUT/wrk-mixed_ingest.t
   "$mixed_load" "$mixed_stored"
 CONNECTIONS=16 add_row "mixed: device read" 1 beast "$OUT/wrk-mixed_read.txt" "$mixed_cpu" "$mixed_rss" "$mixed_load"
 CONNECTIONS=8 add_row "mixed: payments" 1 beast "$OUT/wrk-mixed_payments.txt" "$mixed_cpu" "$mixed_rss" "$mixed_load"
+stop "$SERVER_PID"  # drops the ingest batches still queued (see measure_ingest)
+start_cellfleet
 wait_drained >/dev/null
 
 # --- 8. dashboard ----------------------------------------------------------------------------------
 log "5. dashboard: the four /v1/insights reads in turn, $SMALL and $FLEET packs"
 CONNECTIONS=$DASHBOARD_CONNECTIONS measure "dashboard 1k packs" 1 beast "$HERE/scenarios/dashboard.lua" \
-  "$BASE" "${SMALL_AUTH[@]}"
+  "$BASE" "${SMALL_AUTH[@]}" -- "$RANGE_FROM" "$RANGE_TO"
 CONNECTIONS=$DASHBOARD_CONNECTIONS measure "dashboard 100k packs" 1 beast "$HERE/scenarios/dashboard.lua" \
-  "$BASE" "${FLEET_AUTH[@]}"
+  "$BASE" "${FLEET_AUTH[@]}" -- "$RANGE_FROM" "$RANGE_TO"
 stop "$SERVER_PID"
 DB_BYTES=$(du -cb "$DATA"/cellfleet.db* | tail -n 1 | cut -f1)
 

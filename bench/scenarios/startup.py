@@ -59,7 +59,8 @@ def main():
     idle = float(sys.argv[5]) if len(sys.argv) > 5 else 1.0
     # bench/run.sh stops us with SIGTERM on an interrupt: stop the server we started first.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    env = dict(os.environ, CELLFLEET_PLATFORM_ADMIN_TOKEN=token, CELLFLEET_LOG_LEVEL="warn")
+    env = dict(os.environ, CELLFLEET_PLATFORM_ADMIN_TOKEN=token, CELLFLEET_LOG_LEVEL="warn",
+               CELLFLEET_SERVER_DRAIN_TIMEOUT_MS="1000")
     readies, rsses = [], []
     for run in range(runs):
         port = free_port()
