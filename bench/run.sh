@@ -433,7 +433,7 @@ verdict() { if awk "BEGIN { exit !($1) }"; then echo MET; else echo "NOT MET"; f
 target() {  # target NAME MEASURED CONDITION
   local v
   v=$(verdict "$3")
-  printf '  %-46s %-62s %s\n' "$1" "$2" "$v"
+  printf '  %-56s %-62s %s\n' "$1" "$2" "$v"
   TARGETS+=("$(printf '{"target":"%s","measured":"%s","met":%s}' "$1" "$2" "$([[ "$v" == MET ]] && echo true || echo false)")")
 }
 echo
@@ -469,9 +469,9 @@ target "start to /readyz 200 < 200 ms (median)" \
   printf '"load_average_before":"%s","load_average_after":"%s","run_seconds":%s,' \
     "$LOAD_BEFORE" "$LOAD_AFTER" "$RUN_SECONDS"
   printf '"duration_s":%s,"mixed_duration_s":%s,"server_cpu":0,"wrk_cpu":1,' "$DURATION" "$MIXED_DURATION"
-  printf '"data":{"fleet_packs":%s,"fleet_contracts":%s,"small_packs":%s,"small_contracts":%s,"seed_seconds":%s,"database_bytes":%s},' \
-    "$FLEET" "$FLEET_CONTRACTS" "$SMALL" $((PAY_CONTRACTS + LATENCY_SAMPLES)) "$SEED_SECONDS" "$DB_BYTES"
-  printf '"fleet_import_seconds":%s,' "$IMPORT_SECONDS"
+  printf '"data":{"fleet_packs":%s,"fleet_contracts":%s,"small_packs":%s,"small_contracts":%s,"seed_seconds":%s,"fleet_import_seconds":%s,"database_bytes":%s},' \
+    "$FLEET" "$FLEET_CONTRACTS" "$SMALL" $((PAY_CONTRACTS + LATENCY_SAMPLES)) "$SEED_SECONDS" \
+    "$IMPORT_SECONDS" "$DB_BYTES"
   printf '"ceilings":{"bare_beast_requests_per_sec":%s,"raw_sqlite_rows_per_sec":%s,"raw_sqlite_rows_per_transaction":%s,"raw_sqlite_synchronous":"%s"},' \
     "$CEILING_RPS" "$RAW_ROWS_PER_S" "$(raw_value rows_per_transaction)" "$(raw_value synchronous)"
   printf '"startup":{"runs":%s,"ready_median_us":%s,"ready_max_us":%s,"idle_rss_median_kb":%s,"idle_rss_max_kb":%s},' \
