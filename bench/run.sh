@@ -100,15 +100,10 @@ drain() {
   log "  outbox $1: $pending events pending, delivered in $(wait_drained) s"
 }
 
-# events_delivered: the deliveries the server has counted since it started, all subscribers.
-events_delivered() {
-  curl -sS --max-time 5 "$BASE/metrics" | awk '/^events_delivered_total/ { n += $2 } END { print n + 0 }'
-}
-
 # settle_events BUDGET: waits (at most BUDGET seconds) until the dispatcher is idle: no delivery
-# counted for 2 s and nothing pending. The pending gauge alone is not enough: it is set at the end
-# of a dispatcher pass, and a pass over a backlog of 100,000 events takes minutes. Sets
-# SETTLED_SECONDS, SETTLED (1 or 0) and SETTLE_RATE (deliveries/s while waiting).
+# counted for 2 s and nothing pending (as lib.sh's wait_drained, which says why the pending gauge
+# alone is not enough), and logs how it went. Sets SETTLED_SECONDS, SETTLED (1 or 0) and
+# SETTLE_RATE (deliveries/s while waiting).
 settle_events() {
   local started=$SECONDS first last now quiet=0
   first=$(events_delivered)
