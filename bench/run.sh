@@ -9,8 +9,9 @@
 # table with the issue's targets (MET / NOT MET) and writes build/bench/results.json. Loopback
 # only; every process it starts is stopped on exit, Ctrl-C included; every step is bounded.
 #
-#   bench/run.sh [--quick]   default: 15 s per scenario, 60 s of mixed load (~8 min after the build)
-#                            --quick: 5 s each, mixed too (under 3 minutes after the build)
+#   bench/run.sh [--quick]   default: 15 s per scenario, 60 s of mixed load: ~5 minutes after the
+#                            build, plus up to 10 minutes waiting for the 100k import's events
+#                            --quick: 5 s each, mixed too, 15 s of that wait: under 3 minutes
 #
 # It reuses the other benchmarks' pieces (bench/lib.sh, wrk_report.lua, telemetry/ingest.lua and
 # its tool, payments/setup.py, payments.lua, unlock_latency.py); see bench/README.md ("The whole
