@@ -29,7 +29,7 @@ case "${1:-}" in
   "") ;;
   --quick) DURATION=5; MIXED_DURATION=5; STARTUP_RUNS=5; LATENCY_SAMPLES=50; MODE=quick
     SETTLE_BUDGET=${SETTLE_BUDGET:-15} ;;
-  -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
 esac
 
