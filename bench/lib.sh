@@ -109,19 +109,114 @@ peak_rss_kb() {  # the largest resident set process $1 has had so far (VmHWM), i
 
 load_average() { cut -d' ' -f1-3 /proc/loadavg; }
 
-# run_wrk SECONDS OUTFILE SCRIPT URL [wrk args...] [-- script args...]: one bounded wrk run on
-# CPU 1 (-t1 -c$CONNECTIONS --latency), in the background so that an interrupt reaches the trap at
-# once. SCRIPT must print bench/wrk_report.lua's BENCH line (or be that file).
-run_wrk() {
-  local seconds=$1 out=$2 script=$3 url=$4 pid
+# start_wrk SECONDS OUTFILE SCRIPT URL [wrk args...] [-- script args...]: one bounded wrk run on
+# CPU 1 (-t1 -c$CONNECTIONS --latency) started in the background; its pid is in WRK_PID (and in
+# PIDS). Several may run at once (bench/run.sh's mixed scenario); finish each with finish_wrk.
+WRK_PID=""
+start_wrk() {
+  local seconds=$1 out=$2 script=$3 url=$4
   shift 4
   timeout -k 5 $((seconds + 30)) taskset -c 1 \
     wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" --latency -s "$script" "$url" "$@" \
     >"$out" 2>&1 &
+  WRK_PID=$!
+  PIDS+=("$WRK_PID")
+}
+
+# finish_wrk PID OUTFILE: waits for a start_wrk run; dies with its output if it failed.
+finish_wrk() {
+  wait "$1" || { cat "$2" >&2; die "wrk failed (output: $2)"; }
+  forget "$1"
+}
+
+# run_wrk SECONDS OUTFILE SCRIPT URL [wrk args...] [-- script args...]: one bounded wrk run on
+# CPU 1 (-t1 -c$CONNECTIONS --latency), in the background so that an interrupt reaches the trap at
+# once. SCRIPT must print bench/wrk_report.lua's BENCH line (or be that file).
+run_wrk() {
+  start_wrk "$@"
+  finish_wrk "$WRK_PID" "$2"
+}
+
+# run_bounded SECONDS OUTFILE COMMAND...: any other helper (python clients, the store tool), in the
+# background under timeout so that an interrupt reaches the trap at once; dies if it fails.
+run_bounded() {
+  local seconds=$1 out=$2 pid
+  shift 2
+  timeout -k 5 "$seconds" "$@" >"$out" 2>&1 &
   pid=$!
   PIDS+=("$pid")
-  wait "$pid" || { cat "$out" >&2; die "wrk failed against $url"; }
+  wait "$pid" || { tail -n 20 "$out" >&2; die "$1 failed or ran out of its $seconds s (output: $out)"; }
   forget "$pid"
+}
+
+# reset_peak_rss PID: starts VmHWM afresh (Linux clear_refs "5"), so peak_rss_kb tells one
+# scenario's peak rather than the process's whole life. Best effort: older kernels refuse it.
+reset_peak_rss() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
+
+# --- the API ---------------------------------------------------------------------------------------
+# create_org BASE PLATFORM_TOKEN SLUG: a new organization (currency KES); prints its API key.
+create_org() {
+  local created key
+  created=$(curl -sS --max-time 10 -X POST "$1/v1/platform/organizations" \
+    -H "Authorization: Bearer $2" -H 'Content-Type: application/json' \
+    -d "{\"name\":\"Bench $3\",\"slug\":\"$3\",\"currency\":\"KES\",\"time_zone\":\"Africa/Nairobi\",\"owner_email\":\"owner@$3.example\"}")
+  key=$(sed -n 's/.*"api_key" *: *"\([^"]*\)".*/\1/p' <<<"$created")
+  [[ -n "$key" ]] || die "creating the organization $3 failed: $created"
+  echo "$key"
+}
+
+# import_packs BASE API_KEY FIRST LAST PREFIX IDS_FILE: registers packs PREFIX-<FIRST>..PREFIX-<LAST>
+# (48 V LFP, 2 kWh) with POST /v1/devices:import, 5,000 a request (its maximum), and appends their
+# ids to IDS_FILE. Every fourth pack stays "registered", the others are "in_stock", so a state
+# filter has something to tell apart.
+import_packs() {
+  local base=$1 key=$2 from=$3 to=$4 prefix=$5 ids=$6 first last body="$WORK/import-$5.json"
+  for ((first = from; first <= to; first += 5000)); do
+    last=$((first + 4999 < to ? first + 4999 : to))
+    seq "$first" "$last" | awk -v p="$prefix" 'BEGIN { printf "[" } NR > 1 { printf "," }
+      { printf "{\"serial\":\"%s-%06d\",\"model\":\"E-48\",\"chemistry\":\"LFP\",\"capacity_wh\":2000,\"nominal_voltage_mv\":48000,\"state\":\"%s\"}", p, $1, ($1 % 4 == 0 ? "registered" : "in_stock") }
+      END { printf "]" }' >"$body"
+    curl -sS --fail-with-body --max-time 300 -X POST "$base/v1/devices:import" \
+      -H "Authorization: Bearer $key" -H 'Content-Type: application/json' --data-binary "@$body" |
+      grep -o '"id" *: *"dev_[^"]*"' | sed 's/.*"\(dev_[^"]*\)"$/\1/' >>"$ids" ||
+      die "importing packs $prefix-$first..$last failed"
+  done
+}
+
+# outbox_pending: events not yet delivered, from the server's metrics (the server at $BASE).
+outbox_pending() {
+  curl -sS --max-time 5 "$BASE/metrics" | awk '/^events_outbox_pending / { print $2; found = 1 }
+    END { if (!found) print 0 }'
+}
+
+# events_delivered: the deliveries the server at $BASE has counted since it started (all
+# subscribers, from its metrics).
+events_delivered() {
+  curl -sS --max-time 5 "$BASE/metrics" | awk '/^events_delivered_total/ { n += $2 } END { print n + 0 }'
+}
+
+# wait_drained [BUDGET]: seconds (decimal) until every event is delivered, at most BUDGET seconds
+# (300 by default): nothing pending and no delivery counted for a second (that second is not
+# counted in the answer). The pending gauge alone is not enough: the dispatcher sets it at the end
+# of a pass over the outbox, and a pass over a backlog of thousands of events takes long, so it
+# reads 0 while they wait.
+wait_drained() {
+  local budget=${1:-300} started now last quiet=0 pending
+  started=$(date +%s%N)
+  last=$(events_delivered)
+  while (($(date +%s%N) - started < budget * 1000000000)); do
+    sleep 0.25
+    now=$(events_delivered)
+    pending=$(outbox_pending)
+    if [[ "$now" == "$last" && "${pending%.*}" -le 0 ]]; then
+      quiet=$((quiet + 1))
+      ((quiet < 4)) || break
+    else
+      quiet=0
+    fi
+    last=$now
+  done
+  awk -v ns=$(($(date +%s%N) - started)) -v q="$quiet" 'BEGIN { t = ns / 1e9 - q * 0.25; printf "%.2f", (t > 0 ? t : 0) }'
 }
 
 # bench_value FILE KEY: KEY's value on the "BENCH ..." (or "BENCH_STATUS ...") lines of FILE.

@@ -60,22 +60,7 @@ start_cellfleet() {
   wait_ready "$SERVER_PID" "$BASE/healthz" "$WORK/cellfleet.log"
 }
 
-outbox_pending() {  # events not yet delivered, from the server's metrics
-  curl -sS --max-time 5 "$BASE/metrics" | awk '/^events_outbox_pending / { print $2; found = 1 }
-    END { if (!found) print 0 }'
-}
-
-# wait_drained: seconds (decimal) until every event is delivered (at most 300 s).
-wait_drained() {
-  local started pending
-  started=$(date +%s%N)
-  for _ in $(seq 3000); do
-    pending=$(outbox_pending)
-    [[ "${pending%.*}" -gt 0 ]] || break
-    sleep 0.1
-  done
-  awk -v ns=$(($(date +%s%N) - started)) 'BEGIN { printf "%.2f", ns / 1e9 }'
-}
+# outbox_pending and wait_drained (events delivered) are bench/lib.sh's.
 
 ROWS=()
 # measure_backend NAME [VAR=VALUE...]: setup, latency samples, then the payments run.

@@ -5,9 +5,11 @@ customer and an in-stock pack (registered with one import). The first LATENCY of
 credit (their packs wait locked for a first payment) and get device credentials; the rest are
 the throughput run's targets.
 
-  setup.py BASE_URL PLATFORM_TOKEN CONTRACTS LATENCY OUTDIR
-Writes OUTDIR/api_key, OUTDIR/contracts.txt (throughput contract ids) and OUTDIR/latency.txt
-("contract_id credential" lines).
+  setup.py BASE_URL PLATFORM_TOKEN CONTRACTS LATENCY OUTDIR [SLUG]
+Writes OUTDIR/api_key, OUTDIR/contracts.txt (throughput contract ids), OUTDIR/latency.txt
+("contract_id credential" lines) and OUTDIR/packs.txt (every pack id). SLUG (default "bench")
+names the organization, so that one server can hold several (bench/run.sh); its packs' serials
+start with "PAY-" for "bench", else with the slug in capitals.
 """
 import http.client
 import json
@@ -39,15 +41,18 @@ class Api:
 def main():
     base, platform_token, count, latency, outdir = (sys.argv[1], sys.argv[2], int(sys.argv[3]),
                                                     int(sys.argv[4]), sys.argv[5])
+    slug = sys.argv[6] if len(sys.argv) > 6 else "bench"
+    serial = "PAY-%06d" if slug == "bench" else slug.upper() + "-%06d"
     api = Api(base)
     created = api.call("POST", "/v1/platform/organizations", token=platform_token,
-                       body={"name": "Bench", "slug": "bench", "currency": "KES",
-                             "time_zone": "Africa/Nairobi", "owner_email": "owner@bench.example"})
+                       body={"name": "Bench" if slug == "bench" else "Bench " + slug, "slug": slug,
+                             "currency": "KES", "time_zone": "Africa/Nairobi",
+                             "owner_email": "owner@%s.example" % slug})
     api.key = created["api_key"]
     product = api.call("POST", "/v1/products",
                        body={"name": "Daily", "kind": "payg", "terms": {"price_per_day": 3000}})
     packs = api.call("POST", "/v1/devices:import",
-                     body=[{"serial": "PAY-%06d" % i, "model": "E-48", "chemistry": "LFP",
+                     body=[{"serial": serial % i, "model": "E-48", "chemistry": "LFP",
                             "capacity_wh": 2000, "nominal_voltage_mv": 48000, "state": "in_stock"}
                            for i in range(count)])
     pack_ids = [item["id"] for item in packs["devices"]]
@@ -70,6 +75,8 @@ def main():
         f.write("\n".join(throughput) + "\n")
     with open(os.path.join(outdir, "latency.txt"), "w") as f:
         f.write("\n".join(latency_lines) + "\n")
+    with open(os.path.join(outdir, "packs.txt"), "w") as f:
+        f.write("".join(pack + "\n" for pack in pack_ids))
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ esac
 BUILD="$ROOT/build/bench-telemetry"
 RESULTS="$BUILD/telemetry-results.json"
 FLEET=10000           # packs registered, each ingest reading names one of them at random
-IMPORT_CHUNK=5000     # POST /v1/devices:import takes at most 5,000 packs a request
 HISTORY_PACKS=400     # packs given seeded history
 SEED_INTERVAL_S=60    # one reading a minute per pack, as the issue's fleets report
 INGEST_TIMEOUT=30s    # wrk's per-request timeout: a 1,000-reading batch may wait seconds in line
@@ -172,25 +171,13 @@ measure_ceiling "ceiling"
 # --- the fleet: an organization and its packs, through the API ------------------------------------
 log "cellfleet serve on SQLite in $WORK (CPU 0): registering $FLEET packs"
 start_cellfleet
-created=$(curl -sS --max-time 10 -X POST "$BASE/v1/platform/organizations" \
-  -H "Authorization: Bearer $PLATFORM_TOKEN" -H 'Content-Type: application/json' \
-  -d '{"name":"Bench","slug":"bench","currency":"KES","time_zone":"Africa/Nairobi","owner_email":"owner@bench.example"}')
-API_KEY=$(sed -n 's/.*"api_key" *: *"\([^"]*\)".*/\1/p' <<<"$created")
-[[ -n "$API_KEY" ]] || die "creating the organization failed: $created"
+API_KEY=$(create_org "$BASE" "$PLATFORM_TOKEN" bench)
 ORG_ID=$(api GET /v1/organization | sed -n 's/.*"id" *: *"\(org_[^"]*\)".*/\1/p')
 [[ -n "$ORG_ID" ]] || die "GET /v1/organization named no org_ id"
 
 import_started=$SECONDS
 : >"$WORK/packs.txt"
-for ((first = 1; first <= FLEET; first += IMPORT_CHUNK)); do
-  last=$((first + IMPORT_CHUNK - 1 < FLEET ? first + IMPORT_CHUNK - 1 : FLEET))
-  seq "$first" "$last" | awk 'BEGIN { printf "[" } NR > 1 { printf "," }
-    { printf "{\"serial\":\"BENCH-%06d\",\"model\":\"E-48\",\"chemistry\":\"LFP\",\"capacity_wh\":2000,\"nominal_voltage_mv\":48000}", $1 }
-    END { printf "]" }' >"$WORK/import.json"
-  api POST /v1/devices:import -H 'Content-Type: application/json' --data-binary "@$WORK/import.json" |
-    grep -o '"id" *: *"dev_[^"]*"' | sed 's/.*"\(dev_[^"]*\)"$/\1/' >>"$WORK/packs.txt" ||
-    die "importing packs $first-$last failed"
-done
+import_packs "$BASE" "$API_KEY" 1 "$FLEET" BENCH "$WORK/packs.txt"
 IMPORT_SECONDS=$((SECONDS - import_started))
 [[ "$(wc -l <"$WORK/packs.txt")" -eq "$FLEET" ]] || die "the import returned $(wc -l <"$WORK/packs.txt") ids, not $FLEET"
 head -n "$HISTORY_PACKS" "$WORK/packs.txt" >"$WORK/history-packs.txt"
