@@ -309,7 +309,18 @@ TEST_CASE(
   CHECK(facts_exported(first) > 0);
 
   // Again: nothing new, the same counts.
-  CHECK(facts_exported(export_now(server, env)) == 0);
+  {
+    const auto again = export_now(server, env);
+    if (facts_exported(again) != 0) {
+      Db db(warehouse);
+      INFO(again);
+      INFO(
+          json(db.rows(
+                   "SELECT type, subject, event_id FROM fact_event ORDER BY event_id DESC LIMIT 6"))
+              .dump());
+      CHECK(facts_exported(again) == 0);
+    }
+  }
   {
     Db db(warehouse);
     CHECK(counts(db, a.org.id) == a_counts);

@@ -229,7 +229,14 @@ std::size_t Dispatcher::run_once() {
                 {{"shard", shard}, {"error", e.what()}});
     }
   }
-  pending_gauge_.set(pending);
+  // An event published during the pass may sit in a shard the pass had already read: the pass
+  // that follows delivers it, and until then the gauge must not claim the outbox is empty.
+  bool published_meanwhile = false;
+  {
+    std::lock_guard lock(wake_mutex_);
+    published_meanwhile = notified_;
+  }
+  pending_gauge_.set(published_meanwhile ? std::max<std::int64_t>(pending, 1) : pending);
   next_retry_at_ms_ = earliest_retry_ms();
   return delivered;
 }
