@@ -11,12 +11,33 @@
 
 #include <nlohmann/json.hpp>
 
+#include "storage/store.h"
+
 namespace cellfleet::contracts {
 
 struct RecordPage {
   std::vector<nlohmann::json> records;
   std::string next_cursor;  // "" after the last page; else pass it back for the next one
 };
+
+// One page (up to 1,000) of a list kept in an index partition of gsi1, such as a module's
+// "every X of the organization in id order", each item shown through view (item -> json).
+template <typename View>
+RecordPage index_list_page(storage::Store& store, const std::string& table, std::string partition,
+                           const std::string& cursor, View view) {
+  storage::Query q;
+  q.table = table;
+  q.index = "gsi1";
+  q.partition = std::move(partition);
+  q.limit = 1000;
+  q.cursor = cursor;
+  auto page = store.query(q);
+  RecordPage out;
+  out.next_cursor = std::move(page.next_cursor);
+  out.records.reserve(page.items.size());
+  for (const auto& item : page.items) out.records.push_back(view(item));
+  return out;
+}
 
 class DeviceHistory {
  public:

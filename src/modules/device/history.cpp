@@ -5,17 +5,8 @@
 namespace cellfleet::device {
 
 contracts::RecordPage History::devices(const std::string& org_id, const std::string& cursor) {
-  storage::Query q;
-  q.table = kTable;
-  q.index = "gsi1";
-  q.partition = keys::devices(org_id);
-  q.limit = 1000;
-  q.cursor = cursor;
-  auto page = ctx_.store.query(q);
-  contracts::RecordPage out;
-  out.next_cursor = std::move(page.next_cursor);
-  for (const auto& item : page.items) out.records.push_back(device_view(item));
-  return out;
+  return contracts::index_list_page(ctx_.store, kTable, keys::devices(org_id), cursor,
+                                    [](const storage::Item& item) { return device_view(item); });
 }
 
 contracts::RecordPage History::readings(const std::string& org_id, const std::string& device_id,

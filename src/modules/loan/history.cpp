@@ -3,17 +3,8 @@
 namespace cellfleet::loan {
 
 contracts::RecordPage History::products(const std::string& org_id, const std::string& cursor) {
-  storage::Query q;
-  q.table = kTable;
-  q.index = "gsi1";
-  q.partition = keys::products(org_id);
-  q.limit = 1000;
-  q.cursor = cursor;
-  auto page = ctx_.store.query(q);
-  contracts::RecordPage out;
-  out.next_cursor = std::move(page.next_cursor);
-  for (const auto& item : page.items) out.records.push_back(public_view(item));
-  return out;
+  return contracts::index_list_page(ctx_.store, kTable, keys::products(org_id), cursor,
+                                    [](const storage::Item& item) { return public_view(item); });
 }
 
 std::optional<nlohmann::json> History::contract(const std::string& org_id,
