@@ -86,6 +86,23 @@ wait_ready() {
   die "$url did not answer within 10 s"
 }
 
+# start_cellfleet [VAR=VALUE...]: `cellfleet serve` ($CELLFLEET) on CPU 0 with its data in $DATA,
+# the access log off, $PLATFORM_TOKEN as the platform token and the given variables (which win over
+# these defaults), on a free port; sets SERVER_PID and BASE and returns once /readyz answers 200.
+# A stop drains for at most a second: what a run leaves queued is dropped rather than finished.
+start_cellfleet() {
+  local port
+  port=$(free_port)
+  BASE="http://127.0.0.1:$port"
+  env CELLFLEET_PLATFORM_ADMIN_TOKEN="$PLATFORM_TOKEN" CELLFLEET_LOG_LEVEL=warn \
+    CELLFLEET_SERVER_DRAIN_TIMEOUT_MS=1000 "$@" \
+    taskset -c 0 "$CELLFLEET" serve --listen "127.0.0.1:$port" --data-dir "$DATA" \
+    >>"$WORK/cellfleet.log" 2>&1 &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  wait_ready "$SERVER_PID" "$BASE/readyz" "$WORK/cellfleet.log"
+}
+
 # expect_200 URL [curl args...]: the scenario must succeed before it is measured.
 expect_200() {
   local url=$1 code

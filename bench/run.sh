@@ -75,20 +75,7 @@ slot_start_ms() { echo $((NOW_MS - 23 * 3600000 + $1 * 2 * 3600000)); }
 
 # --- the server ------------------------------------------------------------------------------------
 SERVER_PID=""
-BASE=""
-# On CPU 0, data in $DATA, access log off. A stop drains for at most a second.
-start_cellfleet() {
-  local port
-  port=$(free_port)
-  BASE="http://127.0.0.1:$port"
-  env CELLFLEET_PLATFORM_ADMIN_TOKEN="$PLATFORM_TOKEN" CELLFLEET_LOG_LEVEL=warn \
-    CELLFLEET_SERVER_DRAIN_TIMEOUT_MS=1000 \
-    taskset -c 0 "$CELLFLEET" serve --listen "127.0.0.1:$port" --data-dir "$DATA" \
-    >>"$WORK/cellfleet.log" 2>&1 &
-  SERVER_PID=$!
-  PIDS+=("$SERVER_PID")
-  wait_ready "$SERVER_PID" "$BASE/readyz" "$WORK/cellfleet.log"
-}
+BASE=""  # start_cellfleet (lib.sh) sets both
 
 # Readings the store holds (the telemetry tool, beside the running server), or nothing when the
 # store's layout is not the one the tool knows: then ingest counts what wrk saw accepted.

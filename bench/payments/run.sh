@@ -45,20 +45,7 @@ LOAD_BEFORE=$(load_average)
 RUN_STARTED=$SECONDS
 
 SERVER_PID=""
-BASE=""
-# start_cellfleet DATA_DIR [VAR=VALUE...]: on CPU 0, access log off.
-start_cellfleet() {
-  local data=$1 port
-  shift
-  port=$(free_port)
-  BASE="http://127.0.0.1:$port"
-  env CELLFLEET_PLATFORM_ADMIN_TOKEN="$PLATFORM_TOKEN" CELLFLEET_LOG_LEVEL=warn "$@" \
-    taskset -c 0 "$CELLFLEET" serve --listen "127.0.0.1:$port" --data-dir "$data" \
-    >>"$WORK/cellfleet.log" 2>&1 &
-  SERVER_PID=$!
-  PIDS+=("$SERVER_PID")
-  wait_ready "$SERVER_PID" "$BASE/healthz" "$WORK/cellfleet.log"
-}
+BASE=""  # start_cellfleet (lib.sh) sets both
 
 # outbox_pending and wait_drained (events delivered) are bench/lib.sh's.
 
@@ -69,7 +56,7 @@ measure_backend() {
   shift
   mkdir -p "$data" "$WORK/$name"
   log "$name: cellfleet serve (CPU 0), $((THROUGHPUT_CONTRACTS + LATENCY_SAMPLES)) PAYG contracts"
-  start_cellfleet "$data" "$@"
+  DATA="$data" start_cellfleet "$@"
   python3 "$HERE/setup.py" "$BASE" "$PLATFORM_TOKEN" $((THROUGHPUT_CONTRACTS + LATENCY_SAMPLES)) \
     "$LATENCY_SAMPLES" "$WORK/$name"
   wait_drained >/dev/null

@@ -60,21 +60,7 @@ PROBE_MS=$((NOW_MS - 25 * HOUR_MS))
 
 # --- the server ------------------------------------------------------------------------------------
 SERVER_PID=""
-BASE=""
-# On CPU 0, data in $DATA, access log off (as bench/http.sh's log=warn rows). A stop drains for
-# at most a second: what a run leaves queued is dropped rather than finished (see measure_ingest).
-start_cellfleet() {
-  local port
-  port=$(free_port)
-  BASE="http://127.0.0.1:$port"
-  env CELLFLEET_PLATFORM_ADMIN_TOKEN="$PLATFORM_TOKEN" CELLFLEET_LOG_LEVEL=warn \
-    CELLFLEET_SERVER_DRAIN_TIMEOUT_MS=1000 \
-    taskset -c 0 "$CELLFLEET" serve --listen "127.0.0.1:$port" --data-dir "$DATA" \
-    >>"$WORK/cellfleet.log" 2>&1 &
-  SERVER_PID=$!
-  PIDS+=("$SERVER_PID")
-  wait_ready "$SERVER_PID" "$BASE/healthz" "$WORK/cellfleet.log"
-}
+BASE=""  # start_cellfleet (lib.sh) sets both; its one-second drain drops what a run left queued
 
 api() {  # api METHOD PATH [curl args...]: the body on stdout; fails on a non-2xx answer
   local method=$1 path=$2
