@@ -243,6 +243,7 @@ events::DispatcherOptions dispatcher_options(const Config& c) {
   o.max_attempts = static_cast<int>(c.events.max_attempts);
   o.sweep_interval = std::chrono::milliseconds(c.events.sweep_interval_ms);
   o.lease_duration = std::chrono::milliseconds(c.events.lease_ms);
+  o.delivery_threads = static_cast<std::size_t>(c.events.delivery_threads);
   // An inbox marker must outlive any redelivery of its event, which the event log's retention
   // bounds.
   o.inbox_ttl = std::chrono::days(c.events.retention_days + 5);

@@ -159,6 +159,10 @@ const std::vector<Setting>& settings() {
     t.push_back(int_setting("events", "lease_ms", &C::events, &C::Events::lease_ms, 1000, 3600000,
                             "How long an instance's claim on an outbox shard lasts unrenewed; a "
                             "crashed instance's shards are taken over after this"));
+    t.push_back(int_setting("events", "delivery_threads", &C::events,
+                            &C::Events::delivery_threads, 1, 16,
+                            "Outbox shards delivered at the same time, each by its own thread; "
+                            "events of one subject stay in order"));
     t.push_back(int_setting("events", "retention_days", &C::events, &C::Events::retention_days, 1,
                             3650,
                             "How long GET /v1/events can replay an event (the event log's TTL); "

@@ -37,7 +37,7 @@ struct Config {
     std::string synchronous = "full";
     std::int64_t ttl_purge_interval_seconds = 60;
     std::int64_t cache_mib = 32;
-    std::int64_t mmap_mib = 256;
+    std::int64_t mmap_mib = 0;
   } sqlite;
   struct Dynamodb {
     std::string region = "us-east-1";
@@ -51,6 +51,7 @@ struct Config {
     std::int64_t max_attempts = 5;
     std::int64_t sweep_interval_ms = 1000;
     std::int64_t lease_ms = 10000;
+    std::int64_t delivery_threads = 4;
     std::int64_t retention_days = 30;
     // GET /v1/events/stream (docs/events.md "Live stream").
     std::int64_t stream_heartbeat_seconds = 15;

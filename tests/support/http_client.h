@@ -24,6 +24,10 @@ struct HttpResponse {
   nlohmann::json json() const { return nlohmann::json::parse(body); }
 };
 
+// A connected TCP socket to 127.0.0.1:port (close it yourself); receive_buffer > 0 sets SO_RCVBUF
+// before connecting, for a client that takes bytes slowly. Throws when nothing listens.
+int connect_loopback(std::uint16_t port, int receive_buffer = 0);
+
 class Connection {
  public:
   explicit Connection(std::uint16_t port);

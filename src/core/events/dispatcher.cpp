@@ -1,6 +1,9 @@
 #include "core/events/dispatcher.h"
 
 #include <algorithm>
+#include <atomic>
+#include <random>
+#include <thread>
 #include <stdexcept>
 #include <utility>
 
@@ -13,6 +16,16 @@ namespace {
 
 const std::string kTable(kEventsTable);
 constexpr std::int64_t kMinRetryWaitMs = 20;
+// Re-runs of a handler whose effects lost a version race, before the loss counts as a failed
+// attempt; each after a random pause of up to 2^n ms (capped at 64), so racing threads fall out of
+// step. A handler whose condition can never hold costs at most about a second more per attempt.
+constexpr int kConflictReruns = 20;
+
+void pause_before_rerun(int rerun) {
+  thread_local std::minstd_rand random(std::random_device{}());
+  const int cap = 1 << std::min(rerun, 6);
+  std::this_thread::sleep_for(std::chrono::milliseconds(random() % (cap + 1)));
+}
 
 // True when the batch puts an outbox item: the handler published events.
 bool publishes_events(const storage::WriteBatch& batch) {
@@ -99,12 +112,16 @@ Dispatcher::Dispatcher(storage::Store& store, const Clock& clock, Logger& log,
       metrics_(metrics),
       options_(with_instance_id(std::move(options), clock)),
       leases_(store, clock, options_.instance_id, options_.lease_duration),
+      retries_(kOutboxShards),
       pending_gauge_(metrics.gauge("events_outbox_pending",
                                    "Outbox events not yet delivered to every subscriber, in the "
                                    "shards this instance holds (as of its last pass)")) {
   if (options_.max_attempts < 1) throw std::invalid_argument("max_attempts must be at least 1");
   if (options_.page_size < 1 || options_.page_size > 1000) {
     throw std::invalid_argument("page_size must be within 1..1000");
+  }
+  if (options_.delivery_threads < 1 || options_.delivery_threads > kOutboxShards) {
+    throw std::invalid_argument("delivery_threads must be within 1..16");
   }
 }
 
@@ -151,6 +168,7 @@ void Dispatcher::stop() {
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   std::lock_guard pass(pass_mutex_);
+  std::lock_guard lease(lease_mutex_);
   leases_.release_all();
 }
 
@@ -214,21 +232,44 @@ std::size_t Dispatcher::run_once() {
     std::lock_guard lock(subscribers_mutex_);
     for (const auto& [name, subscriber] : subscribers_) subscribers.push_back(subscriber.get());
   }
-  std::size_t delivered = 0;
-  std::int64_t pending = 0;
+  const auto shard_failed = [this](std::size_t shard, const std::exception& e) {
+    // The store is unreachable or an item is unreadable; the next pass tries again.
+    log_.warn("event delivery failed for an outbox shard", {{"shard", shard}, {"error", e.what()}});
+  };
+  std::vector<std::size_t> held;
   for (std::size_t shard = 0; shard < kOutboxShards && !stop_requested_; ++shard) {
     try {
-      if (!leases_.hold(shard)) {
-        retries_.erase(shard);  // another instance delivers (and retries) this shard now
-        continue;
+      if (hold_lease(shard)) {
+        held.push_back(shard);
+      } else {
+        retries_[shard].clear();  // another instance delivers (and retries) this shard now
       }
-      delivered += process_shard(shard, subscribers, pending);
     } catch (const std::exception& e) {
-      // The store is unreachable or an item is unreadable; the next pass tries again.
-      log_.warn("event delivery failed for an outbox shard",
-                {{"shard", shard}, {"error", e.what()}});
+      shard_failed(shard, e);
     }
   }
+
+  // The held shards are shared out to up to delivery_threads threads, this one included.
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::size_t> delivered{0};
+  std::atomic<std::int64_t> pending{0};
+  const auto deliver_shards = [&] {
+    for (std::size_t i = next++; i < held.size() && !stop_requested_; i = next++) {
+      std::int64_t shard_pending = 0;
+      try {
+        delivered += process_shard(held[i], subscribers, shard_pending);
+      } catch (const std::exception& e) {
+        shard_failed(held[i], e);
+      }
+      pending += shard_pending;
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (std::size_t t = 1; t < std::min(options_.delivery_threads, held.size()); ++t) {
+    helpers.emplace_back(deliver_shards);
+  }
+  deliver_shards();
+  for (auto& helper : helpers) helper.join();
   // An event published during the pass may sit in a shard the pass had already read: the pass
   // that follows delivers it, and until then the gauge must not claim the outbox is empty.
   bool published_meanwhile = false;
@@ -236,9 +277,15 @@ std::size_t Dispatcher::run_once() {
     std::lock_guard lock(wake_mutex_);
     published_meanwhile = notified_;
   }
-  pending_gauge_.set(published_meanwhile ? std::max<std::int64_t>(pending, 1) : pending);
+  pending_gauge_.set(published_meanwhile ? std::max<std::int64_t>(pending.load(), 1)
+                                         : pending.load());
   next_retry_at_ms_ = earliest_retry_ms();
   return delivered;
+}
+
+bool Dispatcher::hold_lease(std::size_t shard) {
+  std::lock_guard lock(lease_mutex_);
+  return leases_.hold(shard);
 }
 
 std::size_t Dispatcher::process_shard(std::size_t shard,
@@ -253,7 +300,7 @@ std::size_t Dispatcher::process_shard(std::size_t shard,
   do {
     const storage::Page page = store_.query(query);
     for (const auto& item : page.items) {
-      if (stop_requested_ || !leases_.hold(shard)) return delivered;
+      if (stop_requested_ || !hold_lease(shard)) return delivered;
       OutboxEntry entry = OutboxEntry::from_item(item);
       delivered += deliver(shard, entry, subscribers, blocked);
       if (!entry.deleted) ++pending;
@@ -316,6 +363,16 @@ std::size_t Dispatcher::deliver(std::size_t shard, OutboxEntry& entry,
 
 Dispatcher::Outcome Dispatcher::apply(std::size_t shard, OutboxEntry& entry,
                                       const Subscriber& subscriber, bool last) {
+  for (int rerun = 0;; ++rerun) {
+    auto outcome = apply_once(shard, entry, subscriber, last, rerun < kConflictReruns);
+    if (outcome) return *outcome;
+    pause_before_rerun(rerun);
+  }
+}
+
+std::optional<Dispatcher::Outcome> Dispatcher::apply_once(std::size_t shard, OutboxEntry& entry,
+                                                          const Subscriber& subscriber, bool last,
+                                                          bool may_rerun) {
   storage::WriteBatch effects;
   try {
     subscriber.handler(entry.event, effects);
@@ -345,7 +402,12 @@ Dispatcher::Outcome Dispatcher::apply(std::size_t shard, OutboxEntry& entry,
     store_.write(batch);
   } catch (const storage::ConditionFailed& failed) {
     if (failed.op_index == batch.ops.size() - 1) return Outcome::stale;
-    if (failed.op_index != 0) return fail(shard, entry, subscriber, last, failed.what());
+    if (failed.op_index != 0) {
+      // The handler's own effects lost a race (a version-checked item another shard's thread or
+      // instance changed since the handler read it): run it again on fresh reads.
+      if (may_rerun) return std::nullopt;
+      return fail(shard, entry, subscriber, last, failed.what());
+    }
     // Applied before (a redelivery): only the bookkeeping is left to do.
     applied_now = false;
     try {
@@ -427,9 +489,7 @@ storage::WriteOp Dispatcher::finish_op(const OutboxEntry& entry, const std::stri
 
 void Dispatcher::forget_unseen_retries(std::size_t shard) {
   // Entries of events that left the outbox (delivered by another instance) are dropped.
-  auto it = retries_.find(shard);
-  if (it == retries_.end()) return;
-  std::erase_if(it->second,
+  std::erase_if(retries_[shard],
                 [this](const auto& entry) { return entry.second.seen_in_pass != pass_; });
 }
 
@@ -441,7 +501,7 @@ std::int64_t Dispatcher::backoff_ms(int attempts) const {
 
 std::int64_t Dispatcher::earliest_retry_ms() const {
   std::int64_t earliest = 0;
-  for (const auto& [shard, retries] : retries_) {
+  for (const auto& retries : retries_) {
     for (const auto& [key, retry] : retries) {
       if (earliest == 0 || retry.next_at_ms < earliest) earliest = retry.next_at_ms;
     }

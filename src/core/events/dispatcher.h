@@ -21,8 +21,15 @@
 // delivery thread once committed, so a chain of subscribers (payment -> contract -> battery)
 // runs without waiting for the next sweep.
 //
-// Thread-safe. Handlers run on the dispatcher's thread (or the caller's, in run_once), one at a
-// time; they may call notify() but not run_once() or stop().
+// Concurrency: a pass delivers up to delivery_threads outbox shards at once, each shard by one
+// thread in id order, so events of one subject (always in one shard) still reach a subscriber
+// one at a time and in order, while events of different shards are handled concurrently. A
+// handler must therefore be safe to run on several threads at once for different subjects (as
+// it already must be with several instances). A handler whose effects lose a version race
+// (ConditionFailed on one of its own operations, e.g. a shared counter) is run again on fresh
+// reads after a short random pause, up to 20 times, before that counts as a failed attempt.
+//
+// Thread-safe. Handlers may call notify() but not run_once() or stop().
 
 #include <atomic>
 #include <chrono>
@@ -68,6 +75,7 @@ struct DispatcherOptions {
   std::chrono::milliseconds lease_duration{10000};
   std::chrono::seconds inbox_ttl = std::chrono::days(35);  // longer than the event retention
   std::size_t page_size = 100;                             // outbox items read per query
+  std::size_t delivery_threads = 1;  // shards delivered at the same time (1..16)
 };
 
 class Dispatcher {
@@ -123,12 +131,17 @@ class Dispatcher {
   enum class Outcome { done, waiting, stale };
 
   void run();
+  bool hold_lease(std::size_t shard);
   std::size_t process_shard(std::size_t shard, const std::vector<const Subscriber*>& subscribers,
                             std::int64_t& pending);
   std::size_t deliver(std::size_t shard, OutboxEntry& entry,
                       const std::vector<const Subscriber*>& subscribers,
                       std::set<std::string>& blocked);
   Outcome apply(std::size_t shard, OutboxEntry& entry, const Subscriber& subscriber, bool last);
+  // One handler run and commit; nullopt when its effects lost a race and may_rerun allows
+  // running it again.
+  std::optional<Outcome> apply_once(std::size_t shard, OutboxEntry& entry,
+                                    const Subscriber& subscriber, bool last, bool may_rerun);
   Outcome fail(std::size_t shard, OutboxEntry& entry, const Subscriber& subscriber, bool last,
                const std::string& error);
   storage::WriteOp finish_op(const OutboxEntry& entry, const std::string& subscriber,
@@ -142,14 +155,17 @@ class Dispatcher {
   Logger& log_;
   MetricsRegistry& metrics_;
   DispatcherOptions options_;
+  std::mutex lease_mutex_;  // ShardLeases is not thread-safe; a pass's threads share it
   ShardLeases leases_;
 
   std::function<void(const std::string&)> publish_listener_;
   std::mutex subscribers_mutex_;
   std::map<std::string, std::unique_ptr<Subscriber>> subscribers_;
 
-  std::mutex pass_mutex_;  // one pass at a time; guards leases_, retries_ and pass_
-  std::map<std::size_t, std::map<std::string, Retry>> retries_;  // shard -> event|subscriber
+  std::mutex pass_mutex_;  // one pass at a time; guards pass_ and the shape of retries_
+  // Per shard (index), event|subscriber -> retry; a shard's map is touched only by the thread
+  // delivering that shard in the pass.
+  std::vector<std::map<std::string, Retry>> retries_;
   std::uint64_t pass_ = 0;
 
   std::mutex wake_mutex_;

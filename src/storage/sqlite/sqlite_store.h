@@ -28,8 +28,9 @@ struct SqliteOptions {
   // grows only as pages are read, so an idle server does not hold it.
   int cache_mib = 32;
   // Memory-mapped reads of the database file, in MiB (PRAGMA mmap_size; 0 = off): pages are read
-  // from the OS page cache in place instead of copied by pread.
-  int mmap_mib = 256;
+  // from the OS page cache in place instead of copied by pread. Off by default: measured, the
+  // page cache did the work, and a growing file is remapped by every connection.
+  int mmap_mib = 0;
   // Background TTL purge: every interval, delete up to ttl_purge_max_rows expired rows.
   // Zero turns it off (the rows stay hidden from reads until purge_expired() is called).
   std::chrono::milliseconds ttl_purge_interval{0};
