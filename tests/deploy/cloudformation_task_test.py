@@ -20,6 +20,14 @@ template, not whether it fits the program. Here:
      publishes (its metric_selectors), and every selected metric is one the server exposes on
      /metrics (run here, configured by environment only). A renamed gauge would otherwise leave
      the dispatcher-lag alarm on "missing data" for ever.
+  4. The template still has what issue #10 asks of it, wired where it must be: the parameters
+     (image URI, certificate ARN, desired/min/max tasks, CPU/memory, domain, alarm e-mail) used
+     by the resources they configure; public and private subnets in two Availability Zones; an
+     HTTPS listener with the certificate, HTTP redirected to HTTPS, the target group's health
+     check on /readyz; the Fargate service in the private subnets without public addresses;
+     target tracking on CPU and on ALB requests per target; a log group with a retention; the
+     four alarms (5xx rate, p99 latency, unhealthy hosts, dispatcher lag); the platform token
+     from Secrets Manager and the rest of the configuration in the environment.
 Each check is also run on a planted mistake, which it must report.
 """
 
@@ -172,6 +180,101 @@ def check_metrics(template, exposed):
     return problems
 
 
+def refs(node):
+    """Every !Ref / !GetAtt / !Sub ${...} target inside node."""
+    found = set()
+    if isinstance(node, list):
+        for element in node:
+            found |= refs(element)
+    elif isinstance(node, dict):
+        if "Ref" in node and isinstance(node["Ref"], str):
+            found.add(node["Ref"])
+        if "Fn::GetAtt" in node:
+            found.add(node["Fn::GetAtt"][0])
+        if "Fn::Sub" in node:
+            text = node["Fn::Sub"] if isinstance(node["Fn::Sub"], str) else node["Fn::Sub"][0]
+            found |= {r.split(".")[0] for r in re.findall(r"\$\{([^!}][^}]*)\}", text)}
+        for value in node.values():
+            found |= refs(value)
+    return found
+
+
+def check_architecture(t):
+    problems = []
+    res = t.get("Resources", {})
+
+    def of_type(kind):
+        return {n: r.get("Properties", {}) for n, r in res.items() if r.get("Type") == kind}
+
+    def need(condition, message):
+        if not condition:
+            problems.append(message)
+
+    # Parameters, and where each must be used.
+    uses = {"ImageUri": "AWS::ECS::TaskDefinition", "CertificateArn":
+            "AWS::ElasticLoadBalancingV2::Listener", "DesiredCount": "AWS::ECS::Service",
+            "MinTasks": "AWS::ApplicationAutoScaling::ScalableTarget",
+            "MaxTasks": "AWS::ApplicationAutoScaling::ScalableTarget",
+            "TaskCpu": "AWS::ECS::TaskDefinition", "TaskMemory": "AWS::ECS::TaskDefinition",
+            "DomainName": None, "AlarmEmail": "AWS::SNS::Topic"}
+    for parameter, kind in uses.items():
+        need(parameter in t.get("Parameters", {}), f"parameter {parameter} is missing")
+        if kind:
+            need(any(parameter in refs(p) for p in of_type(kind).values()),
+                 f"parameter {parameter} is not used by any {kind}")
+    # Network: public and private subnets in two zones.
+    subnets = of_type("AWS::EC2::Subnet")
+    public = {n for n in subnets if "Public" in n}
+    private = {n for n in subnets if "Private" in n}
+    for group, names in (("public", public), ("private", private)):
+        zones = {json.dumps(subnets[n].get("AvailabilityZone"), sort_keys=True) for n in names}
+        need(len(names) >= 2 and len(zones) >= 2, f"{group} subnets do not span two zones")
+    # Load balancer.
+    listeners = list(of_type("AWS::ElasticLoadBalancingV2::Listener").values())
+    need(any(l.get("Protocol") == "HTTPS" and l.get("Certificates") for l in listeners),
+         "no HTTPS listener with a certificate")
+    need(any(l.get("Protocol") == "HTTP" and any(a.get("Type") == "redirect" and a.get(
+        "RedirectConfig", {}).get("Protocol") == "HTTPS" for a in l.get("DefaultActions", []))
+        for l in listeners), "HTTP is not redirected to HTTPS")
+    need(any(g.get("HealthCheckPath") == "/readyz"
+             for g in of_type("AWS::ElasticLoadBalancingV2::TargetGroup").values()),
+         "the target group's health check is not /readyz")
+    # Service: Fargate, private subnets, no public address.
+    for name, service in of_type("AWS::ECS::Service").items():
+        net = service.get("NetworkConfiguration", {}).get("AwsvpcConfiguration", {})
+        need(service.get("LaunchType") == "FARGATE", f"{name} is not on Fargate")
+        need({r for s in net.get("Subnets", []) for r in refs(s)} == private,
+             f"{name} is not in exactly the private subnets")
+        need(net.get("AssignPublicIp") == "DISABLED", f"{name} tasks get public addresses")
+    # Auto-scaling: target tracking on CPU and on requests per target.
+    metrics = {p.get("TargetTrackingScalingPolicyConfiguration", {}).get(
+        "PredefinedMetricSpecification", {}).get("PredefinedMetricType")
+        for p in of_type("AWS::ApplicationAutoScaling::ScalingPolicy").values()
+        if p.get("PolicyType") == "TargetTrackingScaling"}
+    for metric in ("ECSServiceAverageCPUUtilization", "ALBRequestCountPerTarget"):
+        need(metric in metrics, f"no target tracking on {metric}")
+    # Logs, alarms, secrets.
+    need(any("RetentionInDays" in g for g in of_type("AWS::Logs::LogGroup").values()),
+         "no log group with a retention")
+    watched = set()
+    for alarm in of_type("AWS::CloudWatch::Alarm").values():
+        watched.add(alarm.get("MetricName"))
+        watched |= {m["MetricStat"]["Metric"]["MetricName"] for m in alarm.get("Metrics", [])
+                    if "MetricStat" in m}
+    for metric in ("HTTPCode_Target_5XX_Count", "TargetResponseTime", "UnHealthyHostCount",
+                   "events_outbox_pending"):
+        need(metric in watched, f"no alarm on {metric}")
+    for name, task in of_type("AWS::ECS::TaskDefinition").items():
+        main = task.get("ContainerDefinitions", [{}])[0]
+        secrets = {s.get("Name") for s in main.get("Secrets", [])}
+        env = {e.get("Name") for e in main.get("Environment", [])}
+        need("CELLFLEET_PLATFORM_ADMIN_TOKEN" in secrets,
+             f"{name}: the platform token does not come from Secrets Manager")
+        need({"CELLFLEET_STORAGE_BACKEND", "CELLFLEET_DYNAMODB_TABLE_PREFIX"} <= env,
+             f"{name}: the storage configuration is not in the environment")
+    return problems
+
+
 def exposed_metrics(binary):
     """Metric names of a running server's /metrics (from its # TYPE lines)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CELLFLEET_")}
@@ -218,6 +321,7 @@ def main():
     problems, needed = check_role(template, operations)
     exposed = exposed_metrics(binary)
     problems += check_metrics(template, exposed)
+    problems += check_architecture(template)
     print(f"{template_path}: the server's DynamoDB operations {sorted(operations)} need "
           f"{sorted(needed)}; {len(exposed)} metrics exposed; selectors "
           f"{sidecar_selectors(template)[1]}")
@@ -246,10 +350,19 @@ def main():
     missed += planted("an alarm on an unknown metric", lambda t: t["Resources"][
         "DispatcherLagAlarm"]["Properties"].update({"MetricName": "cellfleet_events_outbox_pending"}),
         lambda t: check_metrics(t, exposed))
+    missed += planted("a health check off /readyz", lambda t: t["Resources"]["TargetGroup"][
+        "Properties"].update({"HealthCheckPath": "/healthz"}), check_architecture)
+    missed += planted("tasks in a public subnet", lambda t: t["Resources"]["Service"]["Properties"][
+        "NetworkConfiguration"]["AwsvpcConfiguration"].update(
+        {"Subnets": [{"Ref": "PublicSubnet1"}, {"Ref": "PrivateSubnet2"}]}), check_architecture)
+    missed += planted("no scaling on requests", lambda t: t["Resources"].pop("RequestScaling"),
+                      check_architecture)
+    missed += planted("an unused parameter", lambda t: t["Resources"]["ScalableTarget"][
+        "Properties"].update({"MaxCapacity": 10}), check_architecture)
     if missed:
         print("FAILED: the checks did not notice " + ", ".join(missed))
         return 1
-    print("ok (and each of 4 planted mistakes is reported)")
+    print("ok (and each of 8 planted mistakes is reported)")
     return 0
 
 
