@@ -8,12 +8,22 @@ Usage: operations_test.py CELLFLEET_BINARY
   - after SIGTERM, /readyz answers 503 while requests are still served (server.shutdown_delay_ms),
     then the server drains and exits 0;
   - `cellfleet backup PATH` copies the database while a client keeps writing through the API:
-    the copy passes PRAGMA integrity_check and holds the data; an existing PATH is refused.
+    the copy passes PRAGMA integrity_check and holds the data; an existing PATH is refused;
+  - SQLite: while the start-up migration cannot finish (another process holds the write lock),
+    the server does not listen, so /readyz is never 200 before the schema is current;
+  - DynamoDB, against a stand-in endpoint on loopback that answers only what a table in each
+    state answers: /readyz is 503 while the store is unreachable, while the tables do not exist
+    (migrate has not run) and while one is still CREATING; 200 once all are ACTIVE (or UPDATING);
+  - `cellfleet migrate` on DynamoDB tables that already exist only reads (DescribeTable,
+    DescribeTimeToLive, DescribeContinuousBackups), so it succeeds under the ECS task role, which
+    has no CreateTable or Update* (deploy/cloudformation.yaml); concurrent runs all succeed.
 """
 
+import http.server
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -30,7 +40,7 @@ TOKEN = "operations-test-platform-admin-token-0123456789"
 class Server:
     """`cellfleet serve` configured by environment variables only, on a free loopback port."""
 
-    def __init__(self, data_dir, **env):
+    def __init__(self, data_dir, start_timeout=20, **env):
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("CELLFLEET_")}
         self.env.update({"CELLFLEET_SERVER_LISTEN": "127.0.0.1:0",
                          "CELLFLEET_STORAGE_DATA_DIR": data_dir,
@@ -41,7 +51,7 @@ class Server:
                                      stderr=subprocess.STDOUT, text=True)
         self.lines = []
         self.port = None
-        deadline = time.time() + 20
+        deadline = time.time() + start_timeout
         while time.time() < deadline:
             line = self.proc.stdout.readline()
             if not line:
@@ -195,13 +205,188 @@ def test_backup_while_writing(tmp):
           "restored copy serves")
 
 
+def test_sqlite_not_ready_before_migrations(tmp):
+    """The start-up migration holds the server back: no /readyz 200 before it completes."""
+    data = os.path.join(tmp, "data")
+    r = run(["migrate"], {"CELLFLEET_STORAGE_DATA_DIR": data})
+    check(r.returncode == 0, f"migrate: {r.stdout}{r.stderr}")
+    # Another process holds the write lock, as a long migration would: the server's migration
+    # (BEGIN IMMEDIATE, even when there is nothing to apply) waits for it.
+    lock = sqlite3.connect(os.path.join(data, "cellfleet.db"), isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    result = {}
+
+    def start():
+        try:
+            result["server"] = Server(data, start_timeout=60,
+                                      CELLFLEET_SQLITE_BUSY_TIMEOUT_MS="60000")
+        except AssertionError as e:
+            result["error"] = e
+
+    starter = threading.Thread(target=start)
+    starter.start()
+    try:
+        time.sleep(2)
+        check("server" not in result and "error" not in result,
+              f"serve got past its migration while the write lock was held: {result}")
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    starter.join(timeout=70)
+    check("server" in result, f"serve did not start once the lock was released: {result}")
+    server = result["server"]
+    try:
+        check(server.request("GET", "/readyz")[0] == 200, "/readyz after the migration")
+    finally:
+        check(server.stop() == 0, "serve did not exit 0 on SIGTERM")
+    print("ok: no listener, so no /readyz 200, while the start-up migration waits; ready after")
+
+
+class FakeDynamoDb:
+    """A stand-in DynamoDB endpoint on loopback. tables maps physical name -> TableStatus; a table
+    not in it does not exist. What the ECS task role may not do (CreateTable, UpdateTimeToLive,
+    UpdateContinuousBackups) is AccessDeniedException, as on AWS. Item operations find nothing."""
+
+    def __init__(self):
+        self.tables = {}
+        self.calls = []
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
+                operation = self.headers.get("X-Amz-Target", "").split(".")[-1]
+                fake.calls.append(operation)
+                status, answer = fake.answer(operation, body)
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.0")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.endpoint = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @staticmethod
+    def error(kind, message):
+        return 400, {"__type": f"com.amazonaws.dynamodb.v20120810#{kind}", "message": message}
+
+    def answer(self, operation, body):
+        name = body.get("TableName", "")
+        if operation in ("CreateTable", "UpdateTimeToLive", "UpdateContinuousBackups"):
+            return self.error("AccessDeniedException", f"not authorized to perform {operation}")
+        if operation in ("DescribeTable", "DescribeTimeToLive", "DescribeContinuousBackups"):
+            if name not in self.tables:
+                return self.error("ResourceNotFoundException", f"Requested resource not found: {name}")
+        if operation == "DescribeTable":
+            return 200, {"Table": {"TableName": name, "TableStatus": self.tables[name]}}
+        if operation == "DescribeTimeToLive":
+            return 200, {"TimeToLiveDescription": {"TimeToLiveStatus": "ENABLED",
+                                                   "AttributeName": "expires_at"}}
+        if operation == "DescribeContinuousBackups":
+            return 200, {"ContinuousBackupsDescription": {
+                "ContinuousBackupsStatus": "ENABLED",
+                "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "ENABLED"}}}
+        if operation == "Query":
+            return 200, {"Items": [], "Count": 0, "ScannedCount": 0}
+        if operation == "BatchGetItem":
+            return 200, {"Responses": {}, "UnprocessedKeys": {}}
+        if operation == "BatchWriteItem":
+            return 200, {"UnprocessedItems": {}}
+        return 200, {}
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def dynamodb_env(endpoint, prefix):
+    return {"CELLFLEET_STORAGE_BACKEND": "dynamodb", "CELLFLEET_DYNAMODB_ENDPOINT": endpoint,
+            "CELLFLEET_DYNAMODB_REGION": "eu-west-1", "CELLFLEET_DYNAMODB_TABLE_PREFIX": prefix,
+            "AWS_ACCESS_KEY_ID": "operations-test", "AWS_SECRET_ACCESS_KEY": "operations-test"}
+
+
+def test_dynamodb_readiness_and_migrate_under_task_role(tmp):
+    prefix = "ops-"
+    r = run(["schema", "--dynamodb", "--table-prefix", prefix])
+    check(r.returncode == 0, f"schema --dynamodb: {r.stderr}")
+    names = [t["TableName"] for t in json.loads(r.stdout)]
+    check(len(names) >= 2, f"expected several tables: {names}")
+
+    # Unreachable: nothing listens on the endpoint's port.
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    dead = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    closed.close()
+    server = Server(os.path.join(tmp, "unreachable"), **dynamodb_env(dead, prefix))
+    try:
+        check(server.request("GET", "/healthz")[0] == 200, "/healthz with the store unreachable")
+        status, body = server.request("GET", "/readyz")
+        check(status == 503 and "not reachable" in body,
+              f"/readyz with the store unreachable: {status} {body}")
+    finally:
+        check(server.stop() == 0, "serve did not exit 0 on SIGTERM")
+
+    fake = FakeDynamoDb()
+    try:
+        server = Server(os.path.join(tmp, "fake"), **dynamodb_env(fake.endpoint, prefix))
+        try:
+            status, body = server.request("GET", "/readyz")
+            check(status == 503, f"/readyz before the tables exist: {status} {body}")
+            fake.tables = {names[0]: "ACTIVE", names[1]: "CREATING"}  # a migrate under way
+            for n in names[2:]:
+                fake.tables[n] = "ACTIVE"
+            status, body = server.request("GET", "/readyz")
+            check(status == 503, f"/readyz while {names[1]} is CREATING: {status} {body}")
+            fake.tables[names[1]] = "UPDATING"  # e.g. an index being added: still serves
+            status, body = server.request("GET", "/readyz")
+            check(status == 200, f"/readyz with a table UPDATING: {status} {body}")
+            fake.tables = {n: "ACTIVE" for n in names}
+            status, body = server.request("GET", "/readyz")
+            check(status == 200, f"/readyz once every table is ACTIVE: {status} {body}")
+        finally:
+            check(server.stop() == 0, "serve did not exit 0 on SIGTERM")
+
+        # migrate as the task runs it: the tables are CloudFormation's, the role only reads.
+        fake.calls.clear()
+        results = [None] * 3
+        env = dynamodb_env(fake.endpoint, prefix)
+
+        def migrate(i):
+            results[i] = run(["migrate"], env)
+
+        threads = [threading.Thread(target=migrate, args=(i,)) for i in range(len(results))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for r in results:
+            check(r.returncode == 0, f"migrate on existing tables under the task role: "
+                                     f"{r.stdout}{r.stderr}")
+        denied = sorted({c for c in fake.calls if c.startswith(("Create", "Update"))})
+        check(not denied, f"migrate called {denied} on tables that exist")
+    finally:
+        fake.close()
+    print(f"ok: DynamoDB /readyz 503 unreachable, missing, CREATING; 200 ACTIVE/UPDATING; "
+          f"{len(results)} concurrent migrates on existing tables only read")
+
+
 def main():
     global BINARY
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     BINARY = sys.argv[1]
     for test in (test_environment_only_and_healthcheck, test_readyz_during_shutdown,
-                 test_backup_while_writing):
+                 test_backup_while_writing, test_sqlite_not_ready_before_migrations,
+                 test_dynamodb_readiness_and_migrate_under_task_role):
         with tempfile.TemporaryDirectory(prefix="cellfleet-ops-") as tmp:
             test(tmp)
     return 0

@@ -196,9 +196,20 @@ Page DynamoDbStore::query(const Query& q) {
 }
 
 void DynamoDbStore::ping() {
-  // DescribeTable of a table of ours rather than ListTables: ready means our tables exist, and the
-  // task role needs no permission on the account's other tables (deploy/cloudformation.yaml).
-  call("DescribeTable", {{"TableName", physical_name(logical_schema().front())}});
+  // DescribeTable of each table of ours rather than ListTables: ready means all our tables exist
+  // and take requests, and the task role needs no permission on the account's other tables
+  // (deploy/cloudformation.yaml). A table still CREATING (a migrate in progress) is not ready;
+  // UPDATING (an index being added, a billing change) still serves every request.
+  for (const auto& table : logical_schema()) {
+    const std::string name = physical_name(table);
+    const json description = call("DescribeTable", {{"TableName", name}});
+    const std::string status =
+        description.value("Table", json::object()).value("TableStatus", std::string());
+    if (status != "ACTIVE" && status != "UPDATING") {
+      throw Unavailable("dynamodb: table " + name + " is " +
+                        (status.empty() ? std::string("of unknown status") : status));
+    }
+  }
 }
 
 }  // namespace cellfleet::storage::dynamodb

@@ -68,6 +68,16 @@ bool is_active(const json& description) {
   return true;
 }
 
+bool table_exists(DynamoDbClient& client, const std::string& name) {
+  try {
+    client.call("DescribeTable", {{"TableName", name}});
+    return true;
+  } catch (const ServiceError& error) {
+    if (error.type == "ResourceNotFoundException") return false;
+    throw;
+  }
+}
+
 void wait_until_active(DynamoDbClient& client, const std::string& name,
                        std::chrono::seconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -151,12 +161,17 @@ void migrate_dynamodb(const DynamoDbOptions& options) {
     for (const auto& table : logical_schema()) {
       const std::string name = options.table_prefix + table.name;
       const json definition = table_definition(table, name);
-      try {
-        client.call("CreateTable", create_table_request(definition));
-      } catch (const ServiceError& error) {
-        // Already there, or being created by another instance's migrate at this moment (every
-        // starting task runs migrate): keep it, and wait below until it is ACTIVE.
-        if (error.type != "ResourceInUseException") throw;
+      // Looked up first: a table that exists (made by an earlier migrate, another task, or
+      // CloudFormation) needs no CreateTable, which the ECS task role is not granted
+      // (deploy/cloudformation.yaml); migrate then only reads, and succeeds under that role.
+      if (!table_exists(client, name)) {
+        try {
+          client.call("CreateTable", create_table_request(definition));
+        } catch (const ServiceError& error) {
+          // Being created by another instance's migrate at this moment (every starting task may
+          // run migrate): keep it, and wait below until it is ACTIVE.
+          if (error.type != "ResourceInUseException") throw;
+        }
       }
       wait_until_active(client, name, options.table_ready_timeout);
       if (!table.ttl_attribute.empty()) enable_ttl(client, name, table.ttl_attribute);

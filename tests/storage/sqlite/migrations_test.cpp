@@ -2,8 +2,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <exception>
 #include <filesystem>
 #include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "sqlite/temp_dir.h"
 #include "storage/sqlite/connection.h"
@@ -34,6 +38,45 @@ TEST_CASE("a new database is migrated to the newest version, and migrating again
   const auto second = migrate_sqlite(options);
   CHECK(second.from_version == sqlite_schema_version());
   CHECK(second.to_version == sqlite_schema_version());
+  CHECK_NOTHROW(open_sqlite(options)->ping());
+}
+
+TEST_CASE("migrate run by several processes at once on a new database: every one succeeds, each "
+          "migration is applied once",
+          "[sqlite]") {
+  // Every container that starts may run `cellfleet migrate` (or serve, which migrates first) on
+  // the same file. Each thread has its own connections, so SQLite's file locks decide, as they
+  // would between processes.
+  TempDir dir;
+  SqliteOptions options;
+  options.path = dir.file("shared.db");
+  options.busy_timeout_ms = 30000;
+  std::vector<std::string> failures(6);
+  std::vector<MigrationReport> reports(failures.size());
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < failures.size(); ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        reports[i] = migrate_sqlite(options);
+      } catch (const std::exception& e) {
+        failures[i] = e.what();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  int applied_from_zero = 0;
+  for (std::size_t i = 0; i < failures.size(); ++i) {
+    INFO("migrate #" << i);
+    CHECK(failures[i].empty());
+    CHECK(reports[i].to_version == sqlite_schema_version());
+    if (reports[i].from_version == 0) ++applied_from_zero;
+  }
+  CHECK(applied_from_zero == 1);  // one run applied everything; the others found it done
+  sqlite::Connection db(options.path, sqlite::Connection::Mode::read_only, 1000);
+  CHECK(db.query_text("SELECT COUNT(*) FROM schema_version") ==
+        std::to_string(sqlite::embedded_migrations().size()));
+  CHECK(db.query_text("SELECT COUNT(DISTINCT version) FROM schema_version") ==
+        std::to_string(sqlite::embedded_migrations().size()));
   CHECK_NOTHROW(open_sqlite(options)->ping());
 }
 
