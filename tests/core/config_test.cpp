@@ -37,6 +37,23 @@ TEST_CASE("the defaults are SQLite in ./data on 127.0.0.1:8080", "[config]") {
   CHECK(c.server.max_connections == 10000);
 }
 
+TEST_CASE("the contract scheduler looks every 60 s unless configured; the clock is the system's",
+          "[config]") {
+  Config c = load_config("", {});
+  CHECK(c.loans.check_interval_seconds == 60);
+  CHECK(c.testing.clock == "system");  // clock control is off unless a test asks for it
+  testing::TempDir dir;
+  auto file = write_file(dir, "[loans]\ncheck_interval_seconds = 15\n");
+  CHECK(load_config(file, {}).loans.check_interval_seconds == 15);
+  CHECK(load_config(file, {{"CELLFLEET_LOANS_CHECK_INTERVAL_SECONDS", "1"}})
+            .loans.check_interval_seconds == 1);
+  CHECK_THAT(
+      load_error("", {{"CELLFLEET_LOANS_CHECK_INTERVAL_SECONDS", "0"}}),
+      Catch::Contains("CELLFLEET_LOANS_CHECK_INTERVAL_SECONDS") && Catch::Contains("between"));
+  CHECK_THAT(load_error(write_file(dir, "[loans]\ncheck_interval_seconds = 3601\n"), {}),
+             Catch::Contains("check_interval_seconds") && Catch::Contains("between"));
+}
+
 TEST_CASE("the environment overrides the file, which overrides the defaults", "[config]") {
   testing::TempDir dir;
   auto file = write_file(dir, "[server]\nlisten = \"0.0.0.0:9000\"\nworker_threads = 8\n");

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
+#include <set>
 #include <thread>
 
 #include <sodium.h>
@@ -165,7 +166,9 @@ TEST_CASE("a PAYG battery runs for the days it was paid and locks when the credi
 
 TEST_CASE("the same payment posted three times with one key is one payment",
           "[integration][money]") {
-  auto server = money_server(Backend::sqlite);
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = money_server(backend);
   auto shop = open_shop(server, "idem");
   const auto customer = shop.customer("Chao Wanjiru", "+254700000003");
   const auto pack = shop.stocked_pack("IDEM-1");
@@ -234,6 +237,14 @@ TEST_CASE("payments that cannot be right are refused and change nothing", "[inte
   CHECK(again.status == 409);
   CHECK(again.body.find(first.json().at("id").get<std::string>()) != std::string::npos);
   CHECK(shop.get("/v1/payments?customer_id=" + customer).at("items").size() == 1);
+  // A reference is unique per method: another method's TX-1 is another payment.
+  CHECK(pay({{"contract_id", id},
+             {"amount", 100},
+             {"currency", "KES"},
+             {"method", "mobile_money"},
+             {"reference", "TX-1"}})
+            .status == 201);
+  CHECK(shop.get("/v1/payments?customer_id=" + customer).at("items").size() == 2);
 
   // A PAYG contract's limits: the minimum top-up, and no credit beyond the maximum days.
   const auto payg = shop.product(
@@ -544,4 +555,210 @@ TEST_CASE("a customer's credit pays the deposit of the next contract and then th
   int applied = 0;
   for (const auto& e : entries) applied += e.at("kind") == "credit_applied" ? 1 : 0;
   CHECK(applied == 2);
+}
+
+TEST_CASE("an unpaid lease moves through every delinquency bucket, defaults and is written off",
+          "[integration][money]") {
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = money_server(backend);
+  auto shop = open_shop(server, "arrears");
+  const auto customer = shop.customer("Joseph Mwangi", "+254700000010");
+  const auto pack = shop.stocked_pack("ARR-1");
+  const std::string id = shop.contract(customer, pack, shop.product(kLease)).at("id");
+  shop.pay(id, 20000);
+  shop.access_when(pack, "unlocked");
+  // Only a contract in arrears can be written off.
+  CHECK(shop.post("/v1/contracts/" + id + "/write-off", {{"reason", "too early"}}).status == 409);
+
+  // Installment 1 falls due 7 local days after signing. Each step lands 1 day into the next
+  // bucket (days past due 1, 31, 61, 91), and the scheduler notices without any request.
+  struct Step {
+    std::int64_t days;
+    std::string bucket;
+    std::string state;
+    std::int64_t min_days_past_due;
+  };
+  for (const auto& step : {Step{8, "1-30", "active", 1}, Step{30, "31-60", "overdue", 31},
+                           Step{30, "61-90", "overdue", 61}, Step{30, "90+", "defaulted", 91}}) {
+    INFO("bucket " << step.bucket);
+    shop.advance(step.days * 86400);
+    auto c = shop.contract_when(
+        id, [&](const json& c) { return c.at("delinquency_bucket") == step.bucket; });
+    CHECK(c.at("state") == step.state);
+    CHECK(c.at("days_past_due").get<std::int64_t>() >= step.min_days_past_due);
+  }
+  shop.access_when(pack, "locked");
+
+  // One event per bucket change, in order, saying from where to where.
+  std::vector<std::pair<std::string, std::string>> moves;
+  for (int i = 0; i < 300; ++i) {
+    moves.clear();
+    const auto page = shop.get("/v1/events?type=contract.delinquency_changed");
+    for (const auto& e : page.at("items")) {
+      CHECK(e.at("subject") == id);
+      moves.emplace_back(e.at("data").at("from").get<std::string>(),
+                         e.at("data").at("to").get<std::string>());
+    }
+    if (moves.size() >= 4) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  CHECK(moves == std::vector<std::pair<std::string, std::string>>{
+                     {"current", "1-30"}, {"1-30", "31-60"}, {"31-60", "61-90"}, {"61-90", "90+"}});
+  CHECK(shop.get("/v1/events?type=contract.defaulted").at("items").size() == 1);
+
+  // The write-off needs a reason, and closes the books: one entry takes the balance to zero.
+  CHECK(shop.post("/v1/contracts/" + id + "/write-off", json::object()).status == 400);
+  CHECK(shop.get("/v1/contracts/" + id).at("state") == "defaulted");
+  auto written = shop.post("/v1/contracts/" + id + "/write-off",
+                           {{"reason", "no contact for three months"}});
+  shop.ok(written);
+  CHECK(written.json().at("state") == "written_off");
+  CHECK(written.json().at("balance") == 0);
+  const auto entries = shop.ledger(id);
+  REQUIRE(entries.size() >= 2);
+  const std::int64_t owed = entries[entries.size() - 2].at("balance_after");
+  CHECK(owed > 80000);  // the unpaid principal, its interest and four late fees
+  CHECK(entries.back().at("kind") == "write_off");
+  CHECK(entries.back().at("amount") == -owed);
+  check_ledger(entries, 0);
+  CHECK(shop.post("/v1/contracts/" + id + "/write-off", {{"reason", "again"}}).status == 409);
+  CHECK(shop.post("/v1/contracts/" + id + "/cancel", {{"reason", "too late"}}).status == 409);
+
+  // The pack stays locked; the write-off is the last event that confirmed it.
+  json access;
+  for (int i = 0; i < 300; ++i) {
+    access = shop.get("/v1/devices/" + pack + "/access");
+    if (access.at("last_event").at("event_type") == "contract.written_off") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  INFO(access.dump());
+  CHECK(access.at("last_event").at("event_type") == "contract.written_off");
+  CHECK(access.at("state") == "locked");
+  CHECK(shop.commands(pack).front().at("command") == "lock");
+}
+
+TEST_CASE("a cancelled lease returns its pack, locks it and closes its books",
+          "[integration][money]") {
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = money_server(backend);
+  auto shop = open_shop(server, "cancel");
+  const auto customer = shop.customer("Kevin Odhiambo", "+254700000011");
+  const auto pack = shop.stocked_pack("CAN-1");
+  const auto lease = shop.product(kLease);
+  const std::string id = shop.contract(customer, pack, lease).at("id");
+  shop.pay(id, 20000);
+  auto active = shop.contract_when(id, [](const json& c) { return c.at("state") == "active"; });
+  shop.access_when(pack, "unlocked");
+  const std::int64_t owed = active.at("balance");
+  REQUIRE(owed > 0);
+
+  CHECK(shop.post("/v1/contracts/" + id + "/cancel", json::object()).status == 400);
+  CHECK(shop.get("/v1/devices/" + pack).at("state") == "deployed");
+  auto cancelled =
+      shop.post("/v1/contracts/" + id + "/cancel", {{"reason", "the customer moved away"}});
+  REQUIRE(shop.ok(cancelled).at("state") == "cancelled");
+  CHECK(cancelled.json().at("state") == "cancelled");
+  CHECK(cancelled.json().at("balance") == 0);
+  CHECK(shop.get("/v1/devices/" + pack).at("state") == "returned");
+  auto access = shop.access_when(pack, "locked");
+  CHECK(access.at("decided_by").at("event_type") == "contract.cancelled");
+  CHECK(shop.commands(pack).front().at("command") == "lock");
+  const auto entries = shop.ledger(id);
+  CHECK(entries.back().at("kind") == "cancellation");
+  CHECK(entries.back().at("amount") == -owed);
+  check_ledger(entries, 0);
+  CHECK(shop.post("/v1/contracts/" + id + "/cancel", {{"reason", "again"}}).status == 409);
+  // A returned pack is not in stock: it cannot be signed again until it is restocked.
+  CHECK(shop.post("/v1/contracts",
+                  {{"customer_id", customer}, {"device_id", pack}, {"product_id", lease}})
+            .status == 409);
+
+  // The customer's contracts, and only theirs.
+  const auto other = shop.customer("Lucy Njoki", "+254700000012");
+  const std::string second = shop.contract(customer, shop.stocked_pack("CAN-2"), lease).at("id");
+  const std::string theirs = shop.contract(other, shop.stocked_pack("CAN-3"), lease).at("id");
+  auto ids_of = [&](const std::string& who) {
+    std::set<std::string> ids;
+    const auto page = shop.get("/v1/contracts?customer_id=" + who);
+    for (const auto& c : page.at("items")) {
+      CHECK(c.at("customer_id") == who);
+      ids.insert(c.at("id").get<std::string>());
+    }
+    return ids;
+  };
+  std::set<std::string> mine;
+  for (int i = 0; i < 300 && mine.size() < 2; ++i) {
+    mine = ids_of(customer);
+    if (mine.size() < 2) std::this_thread::sleep_for(100ms);
+  }
+  CHECK(mine == std::set<std::string>{id, second});
+  CHECK(ids_of(other) == std::set<std::string>{theirs});
+}
+
+TEST_CASE("money paid beyond a lease's payoff becomes the customer's credit",
+          "[integration][money]") {
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = money_server(backend);
+  auto shop = open_shop(server, "overpay");
+  const auto customer = shop.customer("Mercy Atieno", "+254700000013");
+  const auto pack = shop.stocked_pack("OVER-1");
+  const std::string id = shop.contract(customer, pack, shop.product(kLease)).at("id");
+  shop.pay(id, 20000);
+  shop.contract_when(id, [](const json& c) { return c.at("state") == "active"; });
+  const std::int64_t total = shop.get("/v1/contracts/" + id + "/payoff").at("total");
+  shop.pay(id, total + 1234);
+  auto paid_off =
+      shop.contract_when(id, [](const json& c) { return c.at("state") == "paid_off"; });
+  CHECK(paid_off.at("balance") == 0);
+  shop.access_when(pack, "permanently_unlocked");
+  json balance;
+  for (int i = 0; i < 300; ++i) {
+    balance = shop.get("/v1/customers/" + customer + "/balance");
+    if (balance.at("credit") != 0) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  CHECK(balance.at("credit") == 1234);
+  CHECK(balance.at("owed") == 0);
+  CHECK(balance.at("contracts").size() == 1);
+  // The contract's ledger holds the payoff it took, not the 12.34 beyond it.
+  const auto entries = shop.ledger(id);
+  check_ledger(entries, 0);
+  CHECK(entries.back().at("kind") == "payment");
+  CHECK(entries.back().at("amount") == -total);
+}
+
+TEST_CASE("the clock moves only on a server in test mode and only for the platform administrator",
+          "[integration][money]") {
+  {
+    // Not in test mode (the default): the control answers 404 and the clock stays the system's.
+    auto server = start_server(Backend::sqlite);
+    Api api{server.port()};
+    auto refused = api.call("POST", "/v1/testing/clock", kPlatformToken,
+                            json{{"advance_seconds", 86400}}.dump());
+    CHECK(refused.status == 404);
+    CHECK(refused.header("content-type") == "application/problem+json");
+    CHECK(refused.body.find("testing.clock") != std::string::npos);
+    auto clock = api.call("GET", "/v1/testing/clock", kPlatformToken);
+    REQUIRE(clock.status == 200);
+    CHECK(clock.json().at("adjustable") == false);
+    CHECK(clock.json().at("offset_seconds") == 0);
+  }
+  auto server = money_server(Backend::sqlite);
+  auto shop = open_shop(server, "clock");
+  auto by_owner = shop.api.call("POST", "/v1/testing/clock", shop.org.owner_key,
+                                json{{"advance_seconds", 60}}.dump());
+  CHECK(by_owner.status == 403);
+  CHECK(shop.api.call("POST", "/v1/testing/clock", kPlatformToken,
+                      json{{"advance_seconds", 0}}.dump())
+            .status == 400);
+  CHECK(shop.api.call("POST", "/v1/testing/clock", kPlatformToken,
+                      json{{"advance_seconds", -3600}}.dump())
+            .status == 400);
+  shop.advance(86400);
+  auto clock = shop.api.call("GET", "/v1/testing/clock", kPlatformToken).json();
+  CHECK(clock.at("adjustable") == true);
+  CHECK(clock.at("offset_seconds") == 86400);
 }

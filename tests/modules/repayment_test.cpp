@@ -95,6 +95,39 @@ TEST_CASE("grace ends at local midnight across a daylight saving change", "[repa
   CHECK(lease_standing(c2, new_york, monday).state == "overdue");
 }
 
+TEST_CASE("grace ends at local midnight after the 25-hour day when the clocks go back",
+          "[repayment]") {
+  // London goes back from BST to GMT on Sunday 2026-10-25: that day starts at 23:00 UTC the day
+  // before and lasts 25 hours, so the next local midnight is 00:00 UTC, not 23:00 UTC.
+  const OrgCalendar london("Europe/London");
+  auto c = lease(json::array({installment(1, "2026-10-24", 1000, 0)}), 1);
+  const std::int64_t monday = 1792972800;  // 2026-10-26T00:00:00Z, local midnight (GMT)
+  CHECK(london.start_of_day(parse_date("2026-10-26")) == monday);
+  auto s = lease_standing(c, london, monday - 1800);  // 23:30 on the long Sunday
+  CHECK(s.state == "active");
+  CHECK(s.days_past_due == 1);
+  REQUIRE(s.next_check);
+  CHECK(*s.next_check == monday);
+  s = lease_standing(c, london, monday);
+  CHECK(s.state == "overdue");
+  CHECK(s.days_past_due == 2);
+
+  // New York goes back from EDT to EST on Sunday 2026-11-01: Monday starts at 05:00 UTC, where
+  // Sunday started at 04:00 UTC.
+  const OrgCalendar new_york("America/New_York");
+  auto c2 = lease(json::array({installment(1, "2026-10-31", 1000, 0)}), 1);
+  const std::int64_t ny_monday = 1793595600;  // 2026-11-02T05:00:00Z
+  CHECK(new_york.start_of_day(parse_date("2026-11-02")) == ny_monday);
+  s = lease_standing(c2, new_york, ny_monday - 1800);  // 04:30 UTC is still Sunday 23:30 EST
+  CHECK(s.state == "active");
+  CHECK(s.days_past_due == 1);
+  REQUIRE(s.next_check);
+  CHECK(*s.next_check == ny_monday);
+  CHECK(lease_standing(c2, new_york, ny_monday).state == "overdue");
+  CHECK(charge_late_fees(c2, new_york, ny_monday - 1) == 0);
+  CHECK(charge_late_fees(c2, new_york, ny_monday) == 500);
+}
+
 TEST_CASE("a paid deposit activates and a fully paid schedule is paid off", "[repayment]") {
   const OrgCalendar utc("UTC");
   auto c = lease(json::array({installment(0, "2026-03-01", 2000, 0, 100),
