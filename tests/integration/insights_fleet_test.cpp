@@ -97,7 +97,9 @@ struct Fleet {
     if (queued.status != 201) return;  // e.g. a lock after a permanent unlock
     auto fetched = api.call("GET", "/v1/device/commands?wait=0", credential);
     if (fetched.status != 200) return;  // a retired pack's credential went with it
-    for (const auto& c : fetched.json().at("items")) {
+    const json items = fetched.json().at("items");
+    CHECK(items.size() == 1);
+    for (const auto& c : items) {
       auto acked = api.call("POST", "/v1/device/commands/" + c.at("id").get<std::string>() + "/ack",
                             credential, json{{"result", result}}.dump());
       INFO(acked.body);
