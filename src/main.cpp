@@ -145,7 +145,9 @@ const std::vector<cli::Command>& commands() {
        "portfolio, collections, utilisation) by replaying its retained event log into a new\n"
        "generation of items, switches to it, and deletes the old one. Run it while the server\n"
        "is stopped or idle: events delivered during the replay may be missing from the result.\n"
-       "Exact only when the event log still holds the organization's whole history.\n\n" +
+       "Exact only when the event log still holds the organization's whole history.\n"
+       "Also recomputes the fleet dashboard (GET /v1/insights/fleet) from the packs' own items\n"
+       "(state, depot, model, latest state, confirmed lock, open alerts) into a new generation.\n\n" +
            kConfigFlags,
        {"--config", "--data-dir"},
        {},
@@ -216,6 +218,7 @@ device::DeviceOptions device_options(const Config& c) {
   device::DeviceOptions o;
   o.telemetry_retention_days = c.devices.telemetry_retention_days;
   o.check_interval_seconds = c.devices.check_interval_seconds;
+  o.online_minutes = c.insights.online_minutes;
   o.command_expiry_hours = c.devices.command_expiry_hours;
   o.command_redelivery_seconds = c.devices.command_redelivery_seconds;
   return o;
@@ -538,6 +541,9 @@ int insights_command(const cli::Invocation& inv) {
     const auto report = app.insights.rebuild(org.id);
     fmt::print("{}: generation {}: {} events replayed, {} items written, {} old items deleted\n",
                org.id, report.generation, report.events, report.items, report.removed);
+    const auto fleet = app.insights.rebuild_fleet(org.id, app.devices.fleet());
+    fmt::print("{}: fleet generation {}: {} packs read, {} items written, {} old items deleted\n",
+               org.id, fleet.generation, fleet.packs, fleet.items, fleet.removed);
   }
   return 0;
 }

@@ -243,6 +243,11 @@ const std::vector<Setting>& settings() {
                             "How often the scheduler looks for credit that ran out and "
                             "installments past their grace period, so a battery locks on time "
                             "even when no request arrives"));
+    t.push_back(int_setting("insights", "online_minutes", &C::insights,
+                            &C::Insights::online_minutes, 1, 7 * 24 * 60,
+                            "A pack counts as online on the fleet dashboard while its newest "
+                            "reading is younger than this; the scheduled device check turns it "
+                            "offline (within devices.check_interval_seconds)"));
     t.push_back(string_setting("warehouse", "sink", &C::warehouse, &C::Warehouse::sink,
                                {"auto", "off", "sqlite", "files"},
                                "Where the history export goes (docs/warehouse.md): a SQLite "

@@ -81,6 +81,9 @@ struct Config {
   struct Loans {
     std::int64_t check_interval_seconds = 60;
   } loans;
+  struct Insights {
+    std::int64_t online_minutes = 15;
+  } insights;
   struct Warehouse {
     std::string sink = "auto";  // auto: sqlite on the SQLite backend, off on DynamoDB
     std::string sqlite_path;    // empty: <data_dir>/warehouse.db

@@ -17,6 +17,10 @@ Event Publisher::publish(storage::WriteBatch& batch, const std::string& org_id,
 
 void Publisher::commit(const storage::WriteBatch& batch) {
   store_.write(batch);
+  committed(batch);
+}
+
+void Publisher::committed(const storage::WriteBatch& batch) {
   if (dispatcher_) dispatcher_->committed(batch);
 }
 

@@ -31,6 +31,9 @@ class Publisher {
                 const std::string& subject, nlohmann::json data);
   // store.write(batch), then wakes the dispatcher. Throws what write() throws.
   void commit(const storage::WriteBatch& batch);
+  // Wakes the dispatcher for a batch the caller wrote itself (Store::write_each), once it
+  // committed.
+  void committed(const storage::WriteBatch& batch);
 
   std::chrono::seconds retention() const { return retention_; }
 

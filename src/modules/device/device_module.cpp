@@ -11,7 +11,9 @@
 #include "core/error.h"
 #include "core/item_view.h"
 #include "credentials.h"
+#include "fleet_facts.h"
 #include "history.h"
+#include "presence.h"
 #include "reading.h"
 #include "registry.h"
 #include "telemetry.h"
@@ -55,7 +57,9 @@ struct DeviceModule::Impl {
         telemetry(ctx, alerts),
         commands(ctx, notifier),
         access(ctx, commands),
-        history(ctx) {}
+        history(ctx),
+        presence(ctx),
+        fleet(ctx) {}
 
   Context ctx;
   Registry registry;
@@ -65,6 +69,8 @@ struct DeviceModule::Impl {
   Commands commands;
   AccessPolicy access;
   History history;
+  Presence presence;
+  FleetFacts fleet;
 
   // The scheduled checks' thread.
   std::mutex mutex;
@@ -80,6 +86,11 @@ struct DeviceModule::Impl {
         alerts.check_silent_devices();
       } catch (const std::exception& e) {
         ctx.log.error("device checks failed", {{"error", e.what()}});
+      }
+      try {
+        presence.check_all();
+      } catch (const std::exception& e) {
+        ctx.log.error("presence check failed", {{"error", e.what()}});
       }
       lock.lock();
       wake.wait_for(lock, std::chrono::seconds(ctx.options.check_interval_seconds),
@@ -117,6 +128,10 @@ contracts::DeviceBinding& DeviceModule::binding() {
 
 contracts::DeviceHistory& DeviceModule::history() {
   return impl_->history;
+}
+
+contracts::FleetSource& DeviceModule::fleet() {
+  return impl_->fleet;
 }
 
 Authenticator& DeviceModule::authenticator() {

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "contracts/device_binding.h"
+#include "contracts/fleet_source.h"
 #include "contracts/history_sources.h"
 #include "contracts/organization_directory.h"
 #include "core/auth.h"
@@ -22,8 +23,10 @@ namespace cellfleet::device {
 
 struct DeviceOptions {
   std::int64_t telemetry_retention_days = 90;  // raw readings expire after this (store TTL)
-  // How often the scheduled checks run (the "no report for N hours" alerts).
+  // How often the scheduled checks run (the "no report for N hours" alerts, presence).
   std::int64_t check_interval_seconds = 60;
+  // A pack is online while its newest reading is younger than this (presence.h).
+  std::int64_t online_minutes = 15;
   // A command not acknowledged this long after it was queued expires.
   std::int64_t command_expiry_hours = 7 * 24;
   // A delivered, unacknowledged command is handed to the pack again after this long.
@@ -47,6 +50,8 @@ class DeviceModule {
   contracts::DeviceBinding& binding();
   // Packs and readings for the warehouse export.
   contracts::DeviceHistory& history();
+  // Each pack's facts for the insights rebuild.
+  contracts::FleetSource& fleet();
   // Resolves device credentials, "Bearer cfd_<prefix>_<secret>".
   Authenticator& authenticator();
 

@@ -154,6 +154,7 @@ http::Response Registry::import(http::Request& req) {
                             {{"serial", item.at("serial")},
                              {"model", item.at("model")},
                              {"state", item.at("state")},
+                             {"depot", item.value("depot", "")},
                              {"actor", caller.actor()}});
       }
       ctx_.events.commit(batch);

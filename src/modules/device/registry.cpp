@@ -73,6 +73,7 @@ http::Response Registry::create(http::Request& req) {
                       {{"serial", item.at("serial")},
                        {"model", item.at("model")},
                        {"state", item.at("state")},
+                       {"depot", item.value("depot", "")},
                        {"actor", caller.actor()}});
   try {
     ctx_.events.commit(batch);
@@ -130,8 +131,13 @@ http::Response Registry::update(http::Request& req) {
                                       set,
                                       {},
                                       storage::Condition::version_is(version)});
-  ctx_.events.publish(batch, caller.org_id, "device.updated", id,
-                      {{"changed", changed}, {"actor", caller.actor()}});
+  // The new depot and model ride along: subscribers that count packs by them (insights) need
+  // the value, not only the name of the field.
+  nlohmann::json data = {{"changed", changed}, {"actor", caller.actor()}};
+  for (const char* carried : {"depot", "model"}) {
+    if (set.contains(carried)) data[carried] = set[carried];
+  }
+  ctx_.events.publish(batch, caller.org_id, "device.updated", id, std::move(data));
   try {
     ctx_.events.commit(batch);
   } catch (const storage::ConditionFailed& e) {

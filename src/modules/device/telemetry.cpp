@@ -29,9 +29,12 @@ void Telemetry::advance_latest(const std::string& org_id, const std::vector<Newe
   pending.reserve(newest.size());
   for (const auto& n : newest) pending.push_back(&n);
   std::vector<const Newest*> advanced;
+  const std::int64_t online_after_ms =
+      ctx_.clock.epoch_millis() - ctx_.options.online_minutes * 60'000;
   for (int attempt = 1; attempt <= kLatestAttempts && !pending.empty(); ++attempt) {
     std::vector<const Newest*> writing;
     std::vector<storage::WriteBatch> batches;
+    bool with_events = false;
     for (const Newest* n : pending) {
       const std::string& device_id = n->device->at("id").get_ref<const std::string&>();
       nlohmann::json attributes = n->reading->to_attributes();
@@ -58,9 +61,35 @@ void Telemetry::advance_latest(const std::string& org_id, const std::vector<Newe
           {"gsi1sk", keys::time_key(n->reading->at_ms) + "#" + device_id},
       };
       storage::WriteBatch batch;
-      batch.ops.push_back(storage::Put{kTable, std::move(item),
-                                       current ? storage::Condition::version_is(version)
-                                               : storage::Condition::must_not_exist()});
+      // The pack's whole-percent state of health, carried over from the previous latest state
+      // when this reading has none, and its presence flag (presence.h). Either changing
+      // is an event in this same write; a pack reporting steadily changes neither, so the
+      // steady state costs no write beyond the latest state itself.
+      const auto old_soh = current && current->contains("soh_pct")
+                               ? std::optional(current->at("soh_pct").get<std::int64_t>())
+                               : std::nullopt;
+      const auto new_soh =
+          n->reading->soh_permille ? std::optional(*n->reading->soh_permille / 10) : old_soh;
+      if (new_soh) item["soh_pct"] = *new_soh;
+      if (new_soh != old_soh) {
+        nlohmann::json data = {{"to", *new_soh}};
+        if (old_soh) data["from"] = *old_soh;
+        ctx_.events.publish(batch, org_id, "device.soh_changed", device_id, std::move(data));
+      }
+      const bool was_online = current && current->value("online", false);
+      const bool online = n->reading->at_ms > online_after_ms;
+      item["online"] = online;
+      // A pack's first report is an event either way: "never reported" ends.
+      if (!current || online != was_online) {
+        nlohmann::json data = {{"last_seen", format_utc_ms(n->reading->at_ms)}};
+        ctx_.events.publish(batch, org_id, online ? "device.online" : "device.offline", device_id,
+                            std::move(data));
+      }
+      with_events = with_events || !batch.ops.empty();
+      batch.ops.insert(batch.ops.begin(),
+                       storage::Put{kTable, std::move(item),
+                                    current ? storage::Condition::version_is(version)
+                                            : storage::Condition::must_not_exist()});
       batches.push_back(std::move(batch));
       writing.push_back(n);
     }
@@ -69,6 +98,11 @@ void Telemetry::advance_latest(const std::string& org_id, const std::vector<Newe
     for (std::size_t i = 0; i < outcomes.size(); ++i) {
       // A lost race means another request moved the pack meanwhile: read again, compare with it.
       (outcomes[i] ? pending : advanced).push_back(writing[i]);
+      // One wake-up serves every event of the call: they are all this organization's.
+      if (with_events && !outcomes[i] && batches[i].ops.size() > 1) {
+        ctx_.events.committed(batches[i]);
+        with_events = false;
+      }
     }
   }
 

@@ -33,8 +33,7 @@ InsightsModule::InsightsModule(storage::Store& store, const Clock& clock, Logger
                                contracts::OrganizationDirectory& directory)
     : impl_(std::make_unique<Impl>(Impl{store, clock, log, directory})) {
   dispatcher.register_subscriber(
-      "insights.fleet",
-      {"device.registered", "device.state_changed", "device.registration_reverted"},
+      "insights.fleet", fleet_event_types(),
       [&store](const events::Event& event, storage::WriteBatch& effects) {
         count_fleet_event(store, event, effects);
       });
@@ -54,6 +53,11 @@ RebuildReport InsightsModule::rebuild(const std::string& org_id) {
   Impl* impl = impl_.get();
   return rebuild_money(impl_->store, org_id,
                        [impl](const std::string& org) { return impl->calendar_of(org); });
+}
+
+FleetRebuildReport InsightsModule::rebuild_fleet(const std::string& org_id,
+                                                 contracts::FleetSource& source) {
+  return insights::rebuild_fleet(impl_->store, org_id, source);
 }
 
 void InsightsModule::register_routes(http::Router& router) {

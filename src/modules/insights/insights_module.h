@@ -1,17 +1,20 @@
 #pragma once
 // The insights module: dashboards read from aggregates that event subscribers keep up to date,
-// so reading one never scans the fleet. Packs by lifecycle state (fleet_counts.h,
-// GET /v1/insights/fleet); money and utilisation (money_aggregates.h: GET /v1/insights/portfolio,
-// /collections, /utilisation), which `cellfleet insights rebuild` recomputes (rebuild.h).
+// so reading one never scans the fleet. The fleet: packs by state, depot, presence, lock, open
+// alerts and health by model (fleet_counts.h, GET /v1/insights/fleet); money and utilisation
+// (money_aggregates.h: GET /v1/insights/portfolio, /collections, /utilisation).
+// `cellfleet insights rebuild` recomputes both (rebuild.h, fleet_rebuild.h).
 
 #include <memory>
 #include <string>
 
+#include "contracts/fleet_source.h"
 #include "contracts/organization_directory.h"
 #include "core/clock.h"
 #include "core/events/dispatcher.h"
 #include "core/http/router.h"
 #include "core/log.h"
+#include "fleet_rebuild.h"
 #include "rebuild.h"
 #include "storage/store.h"
 
@@ -32,6 +35,9 @@ class InsightsModule {
   // Recomputes the organization's money and utilisation figures from its retained event log
   // (rebuild.h).
   RebuildReport rebuild(const std::string& org_id);
+  // Recomputes the organization's fleet dashboard from the packs' own items, as source hands
+  // them over (fleet_rebuild.h).
+  FleetRebuildReport rebuild_fleet(const std::string& org_id, contracts::FleetSource& source);
 
   struct Impl;
 
