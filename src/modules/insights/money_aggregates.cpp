@@ -79,9 +79,12 @@ void apply_contract_event(const events::Event& event, const MoneyKeys& keys,
   } else if (event.type == "contract.payment_reversed") {
     const std::int64_t amount = data.value("amount", std::int64_t{0});
     bump(shard["revenue_by_product"], product, -amount);
-    // On the local day of the reversal, as the payment's reversal is counted.
-    auto& day = items.at(
-        keys.daily(local_date(calendar_of(event.org_id), event.occurred_at / 1000), shard_no));
+    // On the local day of the reversal (payment.reversed), as the payment's reversal is counted,
+    // however late the loan module took it back.
+    const auto reversed = parse_utc(data.value("reversed_at", ""));
+    auto& day = items.at(keys.daily(
+        local_date(calendar_of(event.org_id), reversed.value_or(event.occurred_at / 1000)),
+        shard_no));
     bump(day["by_kind"][kind], "reversed", amount);
   } else if (event.type == "contract.installment_due") {
     auto& day = items.at(keys.daily(data.at("due").get<std::string>(), shard_no));

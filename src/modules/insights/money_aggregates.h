@@ -18,7 +18,7 @@
 //        "by_method": {method: {"received", "received_count", "reversed", "reversed_count"}},
 //        "by_kind": {contract kind: {"applied", "reversed"}}: what contract.payment_applied put
 //        on contracts of that kind (by the payment's received_at day) and
-//        contract.payment_reversed took back (by the reversal's day)}
+//        contract.payment_reversed took back (by its reversed_at day)}
 //   org#<org>#insights#utilisation          sk g<g>#shard#<nn>#<local date>
 //       {"deployed", "in_stock"} at the end of that day (written whenever they change)
 //   org#<org>#insights#rent                 sk g<g>#shard#<nn>#<local date>

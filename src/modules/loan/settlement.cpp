@@ -466,7 +466,8 @@ void Settlement::reverse_payment(const events::Event& event, storage::WriteBatch
                             {"customer_id", c.at("customer_id")},
                             {"amount", amount},
                             {"currency", c.at("currency")},
-                            {"reason", reason}}});
+                            {"reason", reason},
+                            {"reversed_at", format_utc(event.occurred_at / 1000)}}});
   change.commit_into(ctx_, calendar, effects);
 }
 
