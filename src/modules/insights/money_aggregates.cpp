@@ -34,6 +34,9 @@ void add_snapshot(json& shard, const json& snapshot, std::int64_t sign) {
     bump(shard, "outstanding", sign * principal);
     bump(shard["by_bucket"], snapshot.value("delinquency_bucket", "current"), sign * principal);
   }
+  if (snapshot.value("kind", "") == "payg" && in_force(state)) {
+    bump(shard, "payg_rent", sign * snapshot.value("price_per_day", std::int64_t{0}));
+  }
 }
 
 std::string local_date(const OrgCalendar& calendar, std::int64_t epoch_s) {
@@ -41,7 +44,7 @@ std::string local_date(const OrgCalendar& calendar, std::int64_t epoch_s) {
 }
 
 void apply_contract_event(const events::Event& event, const MoneyKeys& keys,
-                          AggregateItems& items) {
+                          const CalendarOf& calendar_of, AggregateItems& items) {
   const std::size_t shard_no = events::outbox_shard(event.org_id, event.subject);
   auto& shard = items.at(keys.shard(shard_no));
   const json& data = event.data;
@@ -49,16 +52,40 @@ void apply_contract_event(const events::Event& event, const MoneyKeys& keys,
     auto& copy = items.at(keys.contract(event.subject));
     const json previous = copy.value("snapshot", json());
     const json& next = data.at("contract");
+    const std::int64_t rent_before = shard.value("payg_rent", std::int64_t{0});
     add_snapshot(shard, previous, -1);
     add_snapshot(shard, next, 1);
     copy["snapshot"] = next;
+    const std::int64_t rent_after = shard.value("payg_rent", std::int64_t{0});
+    if (rent_after != rent_before) {
+      // The shard's PAYG rent as the local day of the change ends: what the next day expects.
+      auto& day = items.at(keys.rent(
+          shard_no, local_date(calendar_of(event.org_id), event.occurred_at / 1000)));
+      day["payg"] = rent_after;
+    }
   }
   const json snapshot = items.at(keys.contract(event.subject)).value("snapshot", json::object());
   const std::string product = snapshot.value("product_id", "unknown");
+  const std::string kind = data.value("kind", snapshot.value("kind", "unknown"));
   if (event.type == "contract.payment_applied") {
-    bump(shard["revenue_by_product"], product, data.value("amount", std::int64_t{0}));
+    const std::int64_t amount = data.value("amount", std::int64_t{0});
+    bump(shard["revenue_by_product"], product, amount);
+    // By kind, on the local day the money was received, as the payment itself is counted.
+    const auto received = parse_utc(data.value("received_at", ""));
+    auto& day = items.at(keys.daily(
+        local_date(calendar_of(event.org_id), received.value_or(event.occurred_at / 1000)),
+        shard_no));
+    bump(day["by_kind"][kind], "applied", amount);
   } else if (event.type == "contract.payment_reversed") {
-    bump(shard["revenue_by_product"], product, -data.value("amount", std::int64_t{0}));
+    const std::int64_t amount = data.value("amount", std::int64_t{0});
+    bump(shard["revenue_by_product"], product, -amount);
+    // On the local day of the reversal (payment.reversed), as the payment's reversal is counted,
+    // however late the loan module took it back.
+    const auto reversed = parse_utc(data.value("reversed_at", ""));
+    auto& day = items.at(keys.daily(
+        local_date(calendar_of(event.org_id), reversed.value_or(event.occurred_at / 1000)),
+        shard_no));
+    bump(day["by_kind"][kind], "reversed", amount);
   } else if (event.type == "contract.installment_due") {
     auto& day = items.at(keys.daily(data.at("due").get<std::string>(), shard_no));
     bump(day, "expected",
@@ -164,6 +191,9 @@ std::string MoneyKeys::daily_partition() const {
 std::string MoneyKeys::utilisation_partition() const {
   return org_prefix(org_id) + "utilisation";
 }
+std::string MoneyKeys::rent_partition() const {
+  return org_prefix(org_id) + "rent";
+}
 storage::Key MoneyKeys::contract(const std::string& contract_id) const {
   return {org_prefix(org_id) + "contract#" + contract_id, fmt::format("g{}", generation)};
 }
@@ -179,11 +209,14 @@ storage::Key MoneyKeys::daily(const std::string& date, std::size_t shard) const 
 storage::Key MoneyKeys::utilisation(std::size_t shard, const std::string& date) const {
   return {utilisation_partition(), fmt::format("{}shard#{:02}#{}", gen_prefix(), shard, date)};
 }
+storage::Key MoneyKeys::rent(std::size_t shard, const std::string& date) const {
+  return {rent_partition(), fmt::format("{}shard#{:02}#{}", gen_prefix(), shard, date)};
+}
 
 void apply_money_event(const events::Event& event, const MoneyKeys& keys,
                        const CalendarOf& calendar_of, AggregateItems& items) {
   if (event.type.rfind("contract.", 0) == 0) {
-    apply_contract_event(event, keys, items);
+    apply_contract_event(event, keys, calendar_of, items);
   } else if (event.type == "payment.received" || event.type == "payment.reversed") {
     apply_payment_event(event, keys, calendar_of(event.org_id), items);
   } else if (event.type.rfind("device.", 0) == 0) {

@@ -10,12 +10,20 @@
 //                                                      needs to know of its payment
 //   org#<org>#insights#money                sk g<g>#shard#<nn>
 //       {"by_state": {state: n}, "outstanding": principal, "by_bucket": {bucket: principal},
-//        "revenue_by_product": {product: applied - reversed}, "fleet": {"deployed", "in_stock"}}
+//        "revenue_by_product": {product: applied - reversed}, "fleet": {"deployed", "in_stock"},
+//        "payg_rent": the sum of price_per_day over the PAYG contracts in force}
 //   org#<org>#insights#daily                sk g<g>#<local date>#shard#<nn>
-//       {"received", "received_count", "reversed", "reversed_count", "expected",
-//        "by_method": {method: {"received", "received_count", "reversed", "reversed_count"}}}
+//       {"received", "received_count", "reversed", "reversed_count",
+//        "expected": lease-to-own installments falling due that day,
+//        "by_method": {method: {"received", "received_count", "reversed", "reversed_count"}},
+//        "by_kind": {contract kind: {"applied", "reversed"}}: what contract.payment_applied put
+//        on contracts of that kind (by the payment's received_at day) and
+//        contract.payment_reversed took back (by its reversed_at day)}
 //   org#<org>#insights#utilisation          sk g<g>#shard#<nn>#<local date>
 //       {"deployed", "in_stock"} at the end of that day (written whenever they change)
+//   org#<org>#insights#rent                 sk g<g>#shard#<nn>#<local date>
+//       {"payg": the shard's payg_rent} at the end of that day (written whenever it changes):
+//       the PAYG rent expected on each following day until the next change
 // <nn> is the outbox shard of the event's subject (events::outbox_shard), as in fleet_counts.h:
 // one shard's events are applied by one dispatcher at a time, in id order, so shard items never
 // contend, and a dashboard reads at most kOutboxShards items per day whatever the fleet size.
@@ -26,6 +34,8 @@
 //
 // Outstanding principal counts lease-to-own contracts in force (active, overdue, defaulted);
 // pending_deposit (nothing financed yet), paid_off, cancelled and written_off contracts count 0.
+// The PAYG rent counts PAYG contracts in force (active, or overdue: the credit ran out but the
+// contract is open) at their price_per_day; pending_deposit, cancelled and written_off count 0.
 
 #include <chrono>
 #include <cstddef>
@@ -59,10 +69,12 @@ struct MoneyKeys {
   storage::Key shard(std::size_t shard) const;
   storage::Key daily(const std::string& date, std::size_t shard) const;
   storage::Key utilisation(std::size_t shard, const std::string& date) const;
+  storage::Key rent(std::size_t shard, const std::string& date) const;
 
   std::string money_partition() const;
   std::string daily_partition() const;
   std::string utilisation_partition() const;
+  std::string rent_partition() const;
   std::string gen_prefix() const;  // "g<g>#"
 };
 

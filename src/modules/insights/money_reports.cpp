@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <functional>
 #include <map>
 
 #include "core/error.h"
@@ -68,14 +69,42 @@ void add_object(json& into, const json& from) {
   }
 }
 
+// The contract kinds the collections are split by.
+constexpr const char* kKinds[] = {"lease_to_own", "payg"};
+
+// What contracts of kind collected (applied - reversed) and were expected to pay, from the day
+// (or totals) object read_collections builds: lease-to-own expects its installments ("expected"
+// as stored), PAYG its rent ("payg_expected", from the rent log).
+std::int64_t kind_collected(const json& day, const std::string& kind) {
+  const json by_kind = day.value("by_kind", json::object());
+  const json k = by_kind.value(kind, json::object());
+  return num(k, "applied") - num(k, "reversed");
+}
+std::int64_t kind_expected(const json& day, const std::string& kind) {
+  return kind == "payg" ? num(day, "payg_expected") : num(day, "expected");
+}
+
 // The daily figures as the API shows them: net = received - reversed.
 json day_view(json day) {
+  std::int64_t expected = 0;
+  std::int64_t applied = 0;
+  json by_kind = json::object();
+  for (const char* kind : kKinds) {
+    const std::int64_t e = kind_expected(day, kind);
+    const std::int64_t c = kind_collected(day, kind);
+    by_kind[kind] = {{"expected", e}, {"collected", c}};
+    expected += e;
+    applied += c;
+  }
+  const std::int64_t collected = num(day, "received") - num(day, "reversed");
   json out = {{"received", num(day, "received")},
               {"received_count", num(day, "received_count")},
               {"reversed", num(day, "reversed")},
               {"reversed_count", num(day, "reversed_count")},
-              {"collected", num(day, "received") - num(day, "reversed")},
-              {"expected", num(day, "expected")}};
+              {"collected", collected},
+              {"expected", expected},
+              {"by_kind", by_kind},
+              {"unapplied", collected - applied}};
   json by_method = json::object();
   if (day.contains("by_method")) {
     for (const auto& [method, m] : day.at("by_method").items()) {
@@ -96,6 +125,39 @@ std::vector<std::string> dates_of(const DateRange& range) {
     out.push_back(format_date(year_month_day(d)));
   }
   return out;
+}
+
+// Per shard, the last value logged in partition (sk <prefix>shard#<nn>#<date>) before the range,
+// then every change inside it: calls on_day(i, item) with the shard's item in force as dates[i]
+// begins, i.e. its last change on a day before dates[i] (an empty object when none). Reads at
+// most kOutboxShards x (days + 1) items.
+void level_log(storage::Store& store, const MoneyKeys& keys, const std::string& partition,
+               const DateRange& range, const std::vector<std::string>& dates,
+               const std::function<void(std::size_t, const json&)>& on_day) {
+  const auto day_before = format_date(year_month_day(sys_days(range.from) - std::chrono::days(1)));
+  for (std::size_t shard = 0; shard < events::kOutboxShards; ++shard) {
+    const std::string prefix = fmt::format("{}shard#{:02}#", keys.gen_prefix(), shard);
+    storage::Query before;
+    before.table = kMoneyTable;
+    before.partition = partition;
+    before.sort =
+        storage::SortCondition{storage::SortCondition::Op::between, prefix, prefix + day_before};
+    before.limit = 1;
+    before.forward = false;
+    auto last = store.query(before);
+    json level = last.items.empty() ? json::object() : last.items.front();
+    const auto changes =
+        read_between(store, partition, prefix + dates.front(), prefix + dates.back());
+    std::size_t next = 0;
+    for (std::size_t i = 0; i < dates.size(); ++i) {
+      on_day(i, level);
+      while (next < changes.size() &&
+             changes[next].at("sk").get<std::string>().substr(prefix.size()) == dates[i]) {
+        level = changes[next];
+        ++next;
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -169,12 +231,20 @@ json read_collections(storage::Store& store, const std::string& org_id, const Da
     const std::string sk = item.at("sk");
     add_object(by_day[sk.substr(prefix.size(), 10)], item);
   }
+  // PAYG: the rent of the contracts in force as each day begins.
+  std::vector<std::int64_t> payg_expected(dates.size(), 0);
+  level_log(store, keys, keys.rent_partition(), range, dates,
+            [&payg_expected](std::size_t i, const json& level) {
+              payg_expected[i] += num(level, "payg");
+            });
   json days = json::array();
   json totals = json::object();
-  for (const auto& date : dates) {
+  for (std::size_t i = 0; i < dates.size(); ++i) {
+    const auto& date = dates[i];
     auto it = by_day.find(date);
     json day = it == by_day.end() ? json::object() : it->second;
     day.erase("version");
+    day["payg_expected"] = payg_expected[i];
     add_object(totals, day);
     json view = day_view(day);
     view["date"] = date;
@@ -183,46 +253,32 @@ json read_collections(storage::Store& store, const std::string& org_id, const Da
   json total_view = day_view(totals);
   const std::int64_t collected = total_view.at("collected");
   const std::int64_t expected = total_view.at("expected");
+  json rate = ratio(collected, expected, "collected", "expected");
+  for (const char* kind : kKinds) {
+    const json& k = total_view.at("by_kind").at(kind);
+    rate["by_kind"][kind] = ratio(k.at("collected").get<std::int64_t>(),
+                                  k.at("expected").get<std::int64_t>(), "collected", "expected");
+  }
   return {{"from", dates.front()},
           {"to", dates.back()},
           {"days", days},
           {"totals", total_view},
-          {"collection_rate", ratio(collected, expected, "collected", "expected")}};
+          {"collection_rate", rate}};
 }
 
 json read_utilisation(storage::Store& store, const std::string& org_id, const DateRange& range) {
   const MoneyKeys keys{org_id, read_generation(store, org_id)};
   const auto dates = dates_of(range);
-  const auto day_before = format_date(year_month_day(sys_days(range.from) - std::chrono::days(1)));
   std::vector<std::int64_t> deployed(dates.size(), 0);
   std::vector<std::int64_t> in_stock(dates.size(), 0);
-  for (std::size_t shard = 0; shard < events::kOutboxShards; ++shard) {
-    const std::string prefix = fmt::format("{}shard#{:02}#", keys.gen_prefix(), shard);
-    // The shard's counts as the range begins: its last change before from.
-    storage::Query before;
-    before.table = kMoneyTable;
-    before.partition = keys.utilisation_partition();
-    before.sort =
-        storage::SortCondition{storage::SortCondition::Op::between, prefix, prefix + day_before};
-    before.limit = 1;
-    before.forward = false;
-    auto last = store.query(before);
-    std::int64_t d = last.items.empty() ? 0 : num(last.items.front(), "deployed");
-    std::int64_t s = last.items.empty() ? 0 : num(last.items.front(), "in_stock");
-    const auto changes = read_between(store, keys.utilisation_partition(), prefix + dates.front(),
-                                      prefix + dates.back());
-    std::size_t next = 0;
-    for (std::size_t i = 0; i < dates.size(); ++i) {
-      while (next < changes.size() &&
-             changes[next].at("sk").get<std::string>().substr(prefix.size()) == dates[i]) {
-        d = num(changes[next], "deployed");
-        s = num(changes[next], "in_stock");
-        ++next;
-      }
-      deployed[i] += d;
-      in_stock[i] += s;
-    }
-  }
+  // A day's counts are those at its end: the last change on or before it.
+  const DateRange shifted{year_month_day(sys_days(range.from) + std::chrono::days(1)),
+                          year_month_day(sys_days(range.to) + std::chrono::days(1))};
+  level_log(store, keys, keys.utilisation_partition(), shifted, dates_of(shifted),
+            [&](std::size_t i, const json& level) {
+              deployed[i] += num(level, "deployed");
+              in_stock[i] += num(level, "in_stock");
+            });
   json days = json::array();
   for (std::size_t i = 0; i < dates.size(); ++i) {
     json day = ratio(deployed[i], deployed[i] + in_stock[i], "deployed", "fleet");

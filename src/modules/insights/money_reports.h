@@ -1,7 +1,8 @@
 #pragma once
 // The money and utilisation dashboards, read from the items money_aggregates.h keeps. Each reads
 // a bounded number of items: the kOutboxShards shard items (portfolio), shards x days daily items
-// (collections), shards x (days + 1) utilisation items (utilisation) — never the contracts.
+// and shards x (days + 1) rent items (collections), shards x (days + 2) utilisation items
+// (utilisation) — never the contracts.
 //
 // Ratios are integers in basis points (1 % = 100 bp), rounded down, with the numerator and
 // denominator they come from beside them; null when the denominator is 0.
@@ -33,7 +34,11 @@ DateRange parse_date_range(const std::optional<std::string>& from,
 nlohmann::json read_portfolio(storage::Store& store, const std::string& org_id);
 
 // {"from", "to", "days": [...], "totals": {...}, "collection_rate": {"collected", "expected",
-//  "bp"}}
+//  "bp", "by_kind": {"lease_to_own"|"payg": {"collected", "expected", "bp"}}}}
+// Expected: lease-to-own installments falling due that day, plus the PAYG rent: price_per_day
+// of every PAYG contract in force (active or overdue) as the local day begins. Collected by kind:
+// what payments put on contracts of that kind, less reversals; "unapplied" is the rest of the
+// day's collected (customer credit).
 nlohmann::json read_collections(storage::Store& store, const std::string& org_id,
                                 const DateRange& range);
 

@@ -90,7 +90,8 @@ RebuildReport rebuild_money(storage::Store& store, const std::string& org_id,
   // by the subjects the log names (copies of subjects gone from the log stay, unread).
   std::vector<storage::Key> old;
   for (const auto& partition :
-       {old_keys.money_partition(), old_keys.daily_partition(), old_keys.utilisation_partition()}) {
+       {old_keys.money_partition(), old_keys.daily_partition(), old_keys.utilisation_partition(),
+        old_keys.rent_partition()}) {
     auto found = keys_with_prefix(store, partition, old_keys.gen_prefix());
     old.insert(old.end(), found.begin(), found.end());
   }

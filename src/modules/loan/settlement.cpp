@@ -63,6 +63,9 @@ nlohmann::json contract_snapshot(const storage::Item& c) {
     s["outstanding_principal"] = c.value("outstanding_principal", std::int64_t{0});
     s["days_past_due"] = c.value("days_past_due", std::int64_t{0});
     s["delinquency_bucket"] = c.value("delinquency_bucket", "current");
+  } else if (c.contains("terms")) {
+    // The rent a PAYG contract in force is expected to pay each day (insights' expected amount).
+    s["price_per_day"] = c.at("terms").value("price_per_day", std::int64_t{0});
   }
   return s;
 }
@@ -406,6 +409,7 @@ void Settlement::apply_payment(const events::Event& event, storage::WriteBatch& 
                             {"amount", amount - leftover},
                             {"currency", c.at("currency")},
                             {"method", p.value("method", "")},
+                            {"received_at", p.value("received_at", "")},
                             {"allocation", detail.value("allocation", nlohmann::json::object())},
                             {"balance", balance_after}}});
   change.commit_into(ctx_, calendar, effects);
@@ -462,7 +466,8 @@ void Settlement::reverse_payment(const events::Event& event, storage::WriteBatch
                             {"customer_id", c.at("customer_id")},
                             {"amount", amount},
                             {"currency", c.at("currency")},
-                            {"reason", reason}}});
+                            {"reason", reason},
+                            {"reversed_at", format_utc(event.occurred_at / 1000)}}});
   change.commit_into(ctx_, calendar, effects);
 }
 

@@ -9,8 +9,8 @@
 //
 // Events (subject: the contract): contract.activated, contract.credit_extended,
 // contract.overdue, contract.credit_expired, contract.paid_off (contracts/loan_events.h), and
-// contract.payment_applied {payment_id, customer_id, kind, amount, currency, method, allocation,
-// balance},
+// contract.payment_applied {payment_id, customer_id, kind, amount, currency, method, received_at
+// (the payment's), allocation, balance},
 // contract.delinquency_changed {from, to, days_past_due},
 // contract.installment_due {customer_id, n, due, principal, interest, fee, currency} once per
 // installment when its due day begins (installment 0, the deposit, when the contract is signed),
