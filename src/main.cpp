@@ -246,7 +246,13 @@ events::DispatcherOptions dispatcher_options(const Config& c) {
   o.max_attempts = static_cast<int>(c.events.max_attempts);
   o.sweep_interval = std::chrono::milliseconds(c.events.sweep_interval_ms);
   o.lease_duration = std::chrono::milliseconds(c.events.lease_ms);
-  o.delivery_threads = static_cast<std::size_t>(c.events.delivery_threads);
+  // SQLite: concurrent deliveries share the group commit's flushes. DynamoDB: one thread, since
+  // parallel passes multiply the per-pass shard queries (on DynamoDB Local they starved the API's
+  // own requests); docs/decisions.md.
+  const std::int64_t threads = c.events.delivery_threads != 0 ? c.events.delivery_threads
+                               : c.storage.backend == "sqlite" ? 4
+                                                               : 1;
+  o.delivery_threads = static_cast<std::size_t>(threads);
   // An inbox marker must outlive any redelivery of its event, which the event log's retention
   // bounds.
   o.inbox_ttl = std::chrono::days(c.events.retention_days + 5);

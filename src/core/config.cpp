@@ -160,9 +160,9 @@ const std::vector<Setting>& settings() {
                             "How long an instance's claim on an outbox shard lasts unrenewed; a "
                             "crashed instance's shards are taken over after this"));
     t.push_back(int_setting("events", "delivery_threads", &C::events,
-                            &C::Events::delivery_threads, 1, 16,
+                            &C::Events::delivery_threads, 0, 16,
                             "Outbox shards delivered at the same time, each by its own thread; "
-                            "events of one subject stay in order"));
+                            "events of one subject stay in order (0: 4 on SQLite, 1 on DynamoDB)"));
     t.push_back(int_setting("events", "retention_days", &C::events, &C::Events::retention_days, 1,
                             3650,
                             "How long GET /v1/events can replay an event (the event log's TTL); "
