@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdio>
 #include <future>
 #include <set>
 #include <thread>
@@ -47,6 +48,55 @@ const json kLease = {{"name", "Lease 4 weeks"},
                        {"annual_rate_bp", 2600},
                        {"late_fee", 500},
                        {"grace_period_days", 3}}}};
+
+// Three weekly installments after the deposit: a lease short enough to pay off one by one.
+const json kShortLease = {{"name", "Lease 3 weeks"},
+                          {"kind", "lease_to_own"},
+                          {"terms",
+                           {{"cash_price", 100000},
+                            {"deposit", 20000},
+                            {"installments", 3},
+                            {"frequency", "weekly"},
+                            {"interest_method", "declining_balance"},
+                            {"annual_rate_bp", 2600},
+                            {"late_fee", 500},
+                            {"grace_period_days", 3}}}};
+
+// The server's clock (test mode) in epoch seconds, read from its "now".
+std::int64_t server_now(const Shop& shop) {
+  const auto clock = shop.ok(shop.api.call("GET", "/v1/testing/clock", kPlatformToken));
+  const std::string now = clock.at("now");
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  REQUIRE(std::sscanf(now.c_str(), "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &sec) == 6);
+  const std::chrono::sys_days day{std::chrono::year{y} / mo / d};
+  return std::chrono::sys_seconds(day).time_since_epoch().count() + h * 3600 + mi * 60 + sec;
+}
+
+// Moves the server's clock forward to the instant epoch_s.
+void advance_to(const Shop& shop, std::int64_t epoch_s) {
+  const std::int64_t by = epoch_s - server_now(shop);
+  REQUIRE(by > 0);
+  shop.advance(by);
+}
+
+std::string iso_date(std::chrono::sys_days d) {
+  const std::chrono::year_month_day ymd{d};
+  char text[16];
+  std::snprintf(text, sizeof text, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return text;
+}
+
+// What an installment of the contract's schedule asks for, late fee included.
+std::int64_t installment_total(const json& i) {
+  return i.at("principal").get<std::int64_t>() + i.at("interest").get<std::int64_t>() +
+         i.at("fee").get<std::int64_t>() + i.at("penalty").get<std::int64_t>();
+}
+
+std::int64_t installment_paid(const json& i) {
+  return i.at("paid_principal").get<std::int64_t>() + i.at("paid_interest").get<std::int64_t>() +
+         i.at("paid_fee").get<std::int64_t>() + i.at("paid_penalty").get<std::int64_t>();
+}
 
 // The ledger's running balance is the sum of its entries, numbered without gaps.
 void check_ledger(const std::vector<json>& entries, std::int64_t expected_balance) {
@@ -128,6 +178,137 @@ TEST_CASE("a lease-to-own battery unlocks on deposit and locks past grace and is
   CHECK(shop.get("/v1/devices/" + pack + "/access").at("state") == "permanently_unlocked");
   CHECK(shop.commands(pack).front().at("command") == "permanent_unlock");
   check_ledger(shop.ledger(id), 0);
+}
+
+TEST_CASE("a lease-to-own battery paid installment by installment across a DST change is paid off and never locked again",
+          "[integration][money]") {
+  using namespace std::chrono;
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = money_server(backend);
+  auto shop = open_shop(server, "bypart", "Europe/London");
+  const auto customer = shop.customer("Faith Muthoni", "+254700000011");
+  const auto pack = shop.stocked_pack("LTO-PART-1");
+  const auto product = shop.product(kShortLease);
+
+  // London's clocks go forward at 01:00 UTC on the last Sunday of March (GMT to BST, computed
+  // here by the EU rule, not by the server's tz library). The lease is signed on the Thursday
+  // 10 days before: installment 1 falls due on the Thursday before the change, 2 and 3 after it.
+  const auto today = floor<days>(sys_seconds(seconds(server_now(shop))));
+  sys_days change{};
+  for (int y = static_cast<int>(year_month_day(today).year());; ++y) {
+    change = sys_days(year{y} / March / Sunday[last]);
+    if (change - days(10) > today) break;
+  }
+  const sys_days start = change - days(10);
+  const sys_days due[] = {start, start + days(7), start + days(14), start + days(21)};
+  // The instant of hh:mm London time on day d (d not the day of the change itself).
+  auto london = [&](sys_days d, int hh, int mm) {
+    return sys_seconds(d).time_since_epoch().count() + hh * 3600 + mm * 60 -
+           (d > change ? 3600 : 0);
+  };
+  advance_to(shop, london(start, 12, 0));
+
+  auto signed_ = shop.contract(customer, pack, product);
+  const std::string id = signed_.at("id");
+  CHECK(signed_.at("start_date") == iso_date(start));
+  const auto schedule = signed_.at("installments");
+  REQUIRE(schedule.size() == 4);  // the deposit, then 3 weekly installments
+  std::int64_t principal = 0;
+  std::int64_t owed = 0;
+  for (std::size_t n = 0; n < schedule.size(); ++n) {
+    INFO("installment " << n);
+    // Weekly by the London calendar: the same weekday, 7 calendar days apart, across the change.
+    CHECK(schedule[n].at("due") == iso_date(due[n]));
+    principal += schedule[n].at("principal").get<std::int64_t>();
+    owed += installment_total(schedule[n]);
+  }
+  CHECK(principal == 100000);
+  CHECK(signed_.at("balance") == owed);
+
+  // The deposit activates the contract and unlocks the battery.
+  shop.pay(id, installment_total(schedule[0]));
+  shop.contract_when(id, [](const json& c) { return c.at("state") == "active"; });
+  shop.access_when(pack, "unlocked");
+  REQUIRE(shop.commands(pack).size() == 1);
+  CHECK(shop.commands(pack).front().at("command") == "unlock");
+
+  // Installment 1 unpaid past its 3-day grace (Monday after the change): late fee, locked.
+  advance_to(shop, london(due[1] + days(4), 12, 0));
+  auto overdue = shop.contract_when(id, [](const json& c) { return c.at("state") == "overdue"; });
+  CHECK(overdue.at("days_past_due") == 4);
+  const auto first = overdue.at("installments")[1];
+  CHECK(first.at("penalty") == 500);
+  shop.access_when(pack, "locked");
+  CHECK(shop.commands(pack).front().at("command") == "lock");
+  // Its exact amount, late fee included, unlocks it again.
+  shop.pay(id, installment_total(first));
+  auto con = shop.contract_when(id, [](const json& c) {
+    return c.at("state") == "active" && installment_paid(c.at("installments")[1]) > 0;
+  });
+  CHECK(installment_paid(con.at("installments")[1]) == installment_total(first));
+  CHECK(con.at("days_past_due") == 0);
+  shop.access_when(pack, "unlocked");
+  CHECK(shop.commands(pack).size() == 3);
+  CHECK(shop.commands(pack).front().at("command") == "unlock");
+
+  // Installment 2, the first due after the change: at 00:30 BST the next day (23:30 UTC on its
+  // due date) it is 1 day past due in London, still within grace, and the battery runs on.
+  advance_to(shop, london(due[2] + days(1), 0, 30));
+  con = shop.contract_when(id, [](const json& c) { return c.value("days_past_due", -1) == 1; });
+  CHECK(con.at("state") == "active");
+  const auto second = con.at("installments")[2];
+  CHECK(second.at("penalty") == 0);
+  CHECK(installment_total(second) == installment_total(schedule[2]));
+  shop.pay(id, installment_total(second));
+  con = shop.contract_when(id, [](const json& c) {
+    return installment_paid(c.at("installments")[2]) > 0;
+  });
+  CHECK(installment_paid(con.at("installments")[2]) == installment_total(second));
+  CHECK(con.at("state") == "active");
+  CHECK(con.at("days_past_due") == 0);
+  CHECK(shop.get("/v1/devices/" + pack + "/access").at("state") == "unlocked");
+  CHECK(shop.commands(pack).size() == 3);  // no lock, no second unlock
+
+  // The last installment, paid the day after it falls due: paid off, the battery the customer's.
+  advance_to(shop, london(due[3] + days(1), 12, 0));
+  con = shop.contract_when(id, [](const json& c) { return c.value("days_past_due", -1) == 1; });
+  CHECK(con.at("state") == "active");
+  const auto last = con.at("installments")[3];
+  CHECK(installment_total(last) == installment_total(schedule[3]));
+  shop.pay(id, installment_total(last));
+  auto paid_off =
+      shop.contract_when(id, [](const json& c) { return c.at("state") == "paid_off"; });
+  CHECK(paid_off.at("balance") == 0);
+  for (const auto& i : paid_off.at("installments")) {
+    CHECK(installment_paid(i) == installment_total(i));
+  }
+  auto access = shop.access_when(pack, "permanently_unlocked");
+  CHECK(access.at("contract_id") == id);
+  auto cmds = shop.commands(pack);
+  REQUIRE(cmds.size() == 4);
+  CHECK(cmds.front().at("command") == "permanent_unlock");
+
+  // Four months on, far past the last due date and any grace, nothing locks it.
+  shop.advance(120 * 86400);
+  std::this_thread::sleep_for(2500ms);  // two scheduler passes
+  CHECK(shop.get("/v1/contracts/" + id).at("state") == "paid_off");
+  CHECK(shop.get("/v1/devices/" + pack + "/access").at("state") == "permanently_unlocked");
+  cmds = shop.commands(pack);
+  CHECK(cmds.size() == 4);
+  CHECK(cmds.front().at("command") == "permanent_unlock");
+  // The ledger sums to 0: the schedule, the late fee and the four exact payments.
+  const auto entries = shop.ledger(id);
+  check_ledger(entries, 0);
+  std::vector<std::string> kinds;
+  std::int64_t paid = 0;
+  for (const auto& e : entries) {
+    kinds.push_back(e.at("kind"));
+    if (e.at("kind") == "payment") paid -= e.at("amount").get<std::int64_t>();
+  }
+  CHECK(kinds == std::vector<std::string>{"schedule", "payment", "late_fee", "payment", "payment",
+                                          "payment"});
+  CHECK(paid == owed + 500);
 }
 
 TEST_CASE("a PAYG battery runs for the days it was paid and locks when the credit runs out",

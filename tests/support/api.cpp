@@ -18,12 +18,12 @@ HttpResponse Api::call(const std::string& method, const std::string& path, const
   return http_request(port, method, path, body, headers);
 }
 
-TestOrg create_test_org(const Api& api, const std::string& slug) {
+TestOrg create_test_org(const Api& api, const std::string& slug, const std::string& time_zone) {
   auto res = api.call("POST", "/v1/platform/organizations", kPlatformToken,
                       nlohmann::json{{"name", slug + " rentals"},
                                      {"slug", slug},
                                      {"currency", "KES"},
-                                     {"time_zone", "Africa/Nairobi"},
+                                     {"time_zone", time_zone},
                                      {"owner_email", "owner@" + slug + ".example"}}
                           .dump());
   INFO(res.body);

@@ -29,8 +29,10 @@ struct TestOrg {
   std::map<std::string, std::string> role_keys;  // role -> API key, for every role
 };
 
-// Creates an organization (currency KES, Africa/Nairobi) and an API key for every role.
-TestOrg create_test_org(const Api& api, const std::string& slug);
+// Creates an organization (currency KES, in time_zone: Africa/Nairobi unless given) and an API
+// key for every role.
+TestOrg create_test_org(const Api& api, const std::string& slug,
+                        const std::string& time_zone = "Africa/Nairobi");
 
 // The body that registers a pack: an LFP pack of 2 kWh at 48 V with this serial, with extra
 // fields added or replacing those.

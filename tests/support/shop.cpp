@@ -121,9 +121,9 @@ ServerProcess money_server(Backend backend) {
                                 {"CELLFLEET_LOANS_CHECK_INTERVAL_SECONDS", "1"}});
 }
 
-Shop open_shop(const ServerProcess& server, const std::string& slug) {
+Shop open_shop(const ServerProcess& server, const std::string& slug, const std::string& time_zone) {
   Shop s{Api{server.port()}, {}, {}};
-  s.org = create_test_org(s.api, slug);
+  s.org = create_test_org(s.api, slug, time_zone);
   s.key = s.org.role_keys.at("finance");
   return s;
 }

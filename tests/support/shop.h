@@ -52,7 +52,9 @@ struct Shop {
 
 // A server on backend with the adjustable clock and a contract check every second.
 ServerProcess money_server(Backend backend);
-// An organization on the server, with its finance key as the shop's.
-Shop open_shop(const ServerProcess& server, const std::string& slug);
+// An organization on the server (in time_zone: Africa/Nairobi unless given), with its finance key
+// as the shop's.
+Shop open_shop(const ServerProcess& server, const std::string& slug,
+               const std::string& time_zone = "Africa/Nairobi");
 
 }  // namespace cellfleet::testing
