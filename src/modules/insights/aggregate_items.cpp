@@ -1,5 +1,7 @@
 #include "aggregate_items.h"
 
+#include <algorithm>
+
 namespace cellfleet::insights {
 
 storage::Item& AggregateItems::at(const storage::Key& key) {
@@ -25,6 +27,34 @@ void AggregateItems::put_into(storage::WriteBatch& batch, const std::string& tab
                                          ? storage::Condition::version_is(t.read_version)
                                          : storage::Condition::must_not_exist()});
   }
+}
+
+std::vector<storage::Key> keys_with_prefix(storage::Store& store, const std::string& table,
+                                           const std::string& partition, const std::string& prefix) {
+  std::vector<storage::Key> out;
+  storage::Query q;
+  q.table = table;
+  q.partition = partition;
+  q.sort = storage::SortCondition{storage::SortCondition::Op::begins_with, prefix, ""};
+  q.limit = 1000;
+  do {
+    auto page = store.query(q);
+    for (const auto& item : page.items) out.push_back({item.at("pk"), item.at("sk")});
+    q.cursor = page.next_cursor;
+  } while (!q.cursor.empty());
+  return out;
+}
+
+std::size_t delete_keys(storage::Store& store, const std::string& table,
+                        const std::vector<storage::Key>& keys) {
+  for (std::size_t i = 0; i < keys.size(); i += storage::kMaxBatchOps) {
+    storage::WriteBatch batch;
+    for (std::size_t j = i; j < std::min(keys.size(), i + storage::kMaxBatchOps); ++j) {
+      batch.ops.push_back(storage::Delete{table, keys[j], storage::Condition::none()});
+    }
+    store.write(batch);
+  }
+  return keys.size();
 }
 
 }  // namespace cellfleet::insights

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "storage/store.h"
 
@@ -40,5 +41,13 @@ class AggregateItems {
   Loader load_;
   std::map<std::pair<std::string, std::string>, Touched> items_;
 };
+
+// For the rebuilds, which replace a generation of items: every key in partition whose sort key
+// starts with prefix (all pages), and deleting keys (in batches of the store's limit; returns how
+// many).
+std::vector<storage::Key> keys_with_prefix(storage::Store& store, const std::string& table,
+                                           const std::string& partition, const std::string& prefix);
+std::size_t delete_keys(storage::Store& store, const std::string& table,
+                        const std::vector<storage::Key>& keys);
 
 }  // namespace cellfleet::insights

@@ -4,6 +4,7 @@
 #include <map>
 #include <vector>
 
+#include "aggregate_items.h"
 #include "core/events/outbox.h"
 #include "fleet_counts.h"
 
@@ -12,32 +13,6 @@ namespace cellfleet::insights {
 namespace {
 
 const char* kTable = "entities";
-
-void delete_keys(storage::Store& store, const std::vector<storage::Key>& keys) {
-  for (std::size_t i = 0; i < keys.size(); i += storage::kMaxBatchOps) {
-    storage::WriteBatch batch;
-    for (std::size_t j = i; j < std::min(keys.size(), i + storage::kMaxBatchOps); ++j) {
-      batch.ops.push_back(storage::Delete{kTable, keys[j], storage::Condition::none()});
-    }
-    store.write(batch);
-  }
-}
-
-std::vector<storage::Key> keys_with_prefix(storage::Store& store, const std::string& partition,
-                                           const std::string& prefix) {
-  std::vector<storage::Key> out;
-  storage::Query q;
-  q.table = kTable;
-  q.partition = partition;
-  q.sort = storage::SortCondition{storage::SortCondition::Op::begins_with, prefix, ""};
-  q.limit = 1000;
-  do {
-    auto page = store.query(q);
-    for (const auto& item : page.items) out.push_back({item.at("pk"), item.at("sk")});
-    q.cursor = page.next_cursor;
-  } while (!q.cursor.empty());
-  return out;
-}
 
 }  // namespace
 
@@ -91,14 +66,14 @@ FleetRebuildReport rebuild_fleet(storage::Store& store, const std::string& org_i
   // The old generation: its shard items by prefix (and those from before generations), its
   // packs' snapshots by the packs that exist (a reverted registration's went with its event).
   for (const auto& prefix : {old_keys.gen_prefix(), std::string("shard#")}) {
-    auto found = keys_with_prefix(store, old_keys.counts_partition(), prefix);
+    auto found = keys_with_prefix(store, kTable, old_keys.counts_partition(), prefix);
     old.insert(old.end(), found.begin(), found.end());
   }
   std::vector<storage::Key> existing;
   for (const auto& key : old) {
     if (store.get(kTable, key)) existing.push_back(key);
   }
-  delete_keys(store, existing);
+  delete_keys(store, kTable, existing);
   report.removed = existing.size();
   return report;
 }

@@ -7,37 +7,6 @@
 
 namespace cellfleet::insights {
 
-namespace {
-
-std::size_t delete_keys(storage::Store& store, const std::vector<storage::Key>& keys) {
-  for (std::size_t i = 0; i < keys.size(); i += storage::kMaxBatchOps) {
-    storage::WriteBatch batch;
-    for (std::size_t j = i; j < std::min(keys.size(), i + storage::kMaxBatchOps); ++j) {
-      batch.ops.push_back(storage::Delete{kMoneyTable, keys[j], storage::Condition::none()});
-    }
-    store.write(batch);
-  }
-  return keys.size();
-}
-
-std::vector<storage::Key> keys_with_prefix(storage::Store& store, const std::string& partition,
-                                           const std::string& prefix) {
-  std::vector<storage::Key> out;
-  storage::Query q;
-  q.table = kMoneyTable;
-  q.partition = partition;
-  q.sort = storage::SortCondition{storage::SortCondition::Op::begins_with, prefix, ""};
-  q.limit = 1000;
-  do {
-    auto page = store.query(q);
-    for (const auto& item : page.items) out.push_back({item.at("pk"), item.at("sk")});
-    q.cursor = page.next_cursor;
-  } while (!q.cursor.empty());
-  return out;
-}
-
-}  // namespace
-
 RebuildReport rebuild_money(storage::Store& store, const std::string& org_id,
                             const CalendarOf& calendar_of) {
   const auto current = store.get(kMoneyTable, generation_key(org_id));
@@ -92,7 +61,7 @@ RebuildReport rebuild_money(storage::Store& store, const std::string& org_id,
   for (const auto& partition :
        {old_keys.money_partition(), old_keys.daily_partition(), old_keys.utilisation_partition(),
         old_keys.rent_partition()}) {
-    auto found = keys_with_prefix(store, partition, old_keys.gen_prefix());
+    auto found = keys_with_prefix(store, kMoneyTable, partition, old_keys.gen_prefix());
     old.insert(old.end(), found.begin(), found.end());
   }
   for (const auto& subject : subjects) {
@@ -100,7 +69,7 @@ RebuildReport rebuild_money(storage::Store& store, const std::string& org_id,
         subject.rfind("con_", 0) == 0 ? old_keys.contract(subject) : old_keys.payment(subject);
     if (subject.rfind("dev_", 0) != 0 && store.get(kMoneyTable, key)) old.push_back(key);
   }
-  report.removed = delete_keys(store, old);
+  report.removed = delete_keys(store, kMoneyTable, old);
   return report;
 }
 
