@@ -57,4 +57,15 @@ std::size_t delete_keys(storage::Store& store, const std::string& table,
   return keys.size();
 }
 
+void switch_generation(storage::Store& store, const std::string& table, const storage::Key& key,
+                       const std::optional<storage::Item>& current, std::int64_t generation) {
+  const std::int64_t version = current ? current->value("version", std::int64_t{0}) : 0;
+  storage::WriteBatch swap;
+  swap.ops.push_back(storage::Put{
+      table,
+      {{"pk", key.pk}, {"sk", ""}, {"generation", generation}, {"version", version + 1}},
+      current ? storage::Condition::version_is(version) : storage::Condition::must_not_exist()});
+  store.write(swap);
+}
+
 }  // namespace cellfleet::insights

@@ -49,5 +49,9 @@ std::vector<storage::Key> keys_with_prefix(storage::Store& store, const std::str
                                            const std::string& partition, const std::string& prefix);
 std::size_t delete_keys(storage::Store& store, const std::string& table,
                         const std::vector<storage::Key>& keys);
+// Points the generation item at key (sk "") to generation, on condition that it is still current
+// as read (nullopt: that there was none); throws ConditionFailed when it moved meanwhile.
+void switch_generation(storage::Store& store, const std::string& table, const storage::Key& key,
+                       const std::optional<storage::Item>& current, std::int64_t generation);
 
 }  // namespace cellfleet::insights

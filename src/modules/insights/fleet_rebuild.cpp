@@ -51,16 +51,7 @@ FleetRebuildReport rebuild_fleet(storage::Store& store, const std::string& org_i
   store.put_many(kTable, counts);
   report.items += counts.size();
 
-  storage::WriteBatch swap;
-  swap.ops.push_back(storage::Put{
-      kTable,
-      {{"pk", fleet_generation_key(org_id).pk},
-       {"sk", ""},
-       {"generation", keys.generation},
-       {"version", current ? current->value("version", std::int64_t{0}) + 1 : 1}},
-      current ? storage::Condition::version_is(current->value("version", std::int64_t{0}))
-              : storage::Condition::must_not_exist()});
-  store.write(swap);
+  switch_generation(store, kTable, fleet_generation_key(org_id), current, keys.generation);
   report.generation = keys.generation;
 
   // The old generation: its shard items by prefix (and those from before generations), its

@@ -43,16 +43,7 @@ RebuildReport rebuild_money(storage::Store& store, const std::string& org_id,
   store.put_many(kMoneyTable, fresh);
   report.items = fresh.size();
 
-  storage::WriteBatch swap;
-  swap.ops.push_back(storage::Put{
-      kMoneyTable,
-      {{"pk", generation_key(org_id).pk},
-       {"sk", ""},
-       {"generation", keys.generation},
-       {"version", current ? current->value("version", std::int64_t{0}) + 1 : 1}},
-      current ? storage::Condition::version_is(current->value("version", std::int64_t{0}))
-              : storage::Condition::must_not_exist()});
-  store.write(swap);
+  switch_generation(store, kMoneyTable, generation_key(org_id), current, keys.generation);
   report.generation = keys.generation;
 
   // The old generation: its aggregate items by prefix, its per-contract and per-payment copies
