@@ -29,17 +29,6 @@ std::map<std::string, std::string> fleet_env(Backend backend) {
   return env;
 }
 
-std::string iso_ms(std::int64_t ms) {
-  const std::time_t seconds = ms / 1000;
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char text[40];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", text, static_cast<int>(ms % 1000));
-  return out;
-}
-
 std::int64_t parse_seconds(const std::string& rfc3339) {
   std::tm tm{};
   REQUIRE(strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) != nullptr);
@@ -83,7 +72,7 @@ struct Fleet {
   }
   HttpResponse report(const std::string& id, std::int64_t at_ms, json fields) const {
     fields["device_id"] = id;
-    fields["at"] = iso_ms(at_ms);
+    fields["at"] = rfc3339_ms(at_ms);
     return api.call("POST", "/v1/telemetry", key, json{{"readings", {fields}}}.dump());
   }
   // Queues command for the pack, has the pack fetch it and acknowledge it with result.

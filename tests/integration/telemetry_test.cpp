@@ -32,17 +32,6 @@ std::int64_t hours_ago(int hours) {
   return (now_ms() / kHour - hours) * kHour;
 }
 
-std::string iso(std::int64_t ms) {
-  const std::time_t seconds = ms / 1000;
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char text[40];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", text, static_cast<int>(ms % 1000));
-  return out;
-}
-
 HttpResponse post(const Api& api, const std::string& token, const json& readings) {
   return api.call("POST", "/v1/telemetry", token, json{{"readings", readings}}.dump());
 }
@@ -52,7 +41,7 @@ HttpResponse post(const Api& api, const std::string& token, std::initializer_lis
 }
 
 json reading(std::int64_t at_ms, json fields = json::object()) {
-  fields["at"] = iso(at_ms);
+  fields["at"] = rfc3339_ms(at_ms);
   return fields;
 }
 
@@ -62,8 +51,8 @@ json history(const Api& api, const std::string& key, const std::string& device_i
   json all = json::array();
   std::string cursor;
   for (int pages = 0; pages < 1000; ++pages) {
-    std::string path = "/v1/devices/" + device_id + "/telemetry?from=" + iso(from_ms) +
-                       "&to=" + iso(to_ms) + "&limit=" + std::to_string(limit);
+    std::string path = "/v1/devices/" + device_id + "/telemetry?from=" + rfc3339_ms(from_ms) +
+                       "&to=" + rfc3339_ms(to_ms) + "&limit=" + std::to_string(limit);
     if (!cursor.empty()) path += "&cursor=" + cursor;
     auto res = api.call("GET", path, key);
     INFO(res.body);
@@ -125,8 +114,8 @@ TEST_CASE("a pack's readings are stored in the units they were sent in and come 
 
   auto items = history(api, key, id, t0 - kHour, t0 + kHour);
   REQUIRE(items.size() == 2);
-  CHECK(items[0] == json{{"at", iso(t0 - kMinute)}, {"soc", 88.0}});
-  CHECK(items[1] == json{{"at", iso(t0 + 250)},
+  CHECK(items[0] == json{{"at", rfc3339_ms(t0 - kMinute)}, {"soc", 88.0}});
+  CHECK(items[1] == json{{"at", rfc3339_ms(t0 + 250)},
                          {"soc", 87.5},
                          {"voltage", 52.1},
                          {"current", -3.2},
@@ -359,7 +348,7 @@ TEST_CASE("readings may arrive out of order, and a pack's latest state only move
   const auto id = create_pack(api, key, pack_fields("SN-1"));
   const auto t0 = hours_ago(5);
   auto seen_at_or_after = [&](std::int64_t ms) {
-    return seen(api, key, "last_seen_after=" + iso(ms / 1000 * 1000)).contains(id);
+    return seen(api, key, "last_seen_after=" + rfc3339_ms(ms / 1000 * 1000)).contains(id);
   };
 
   REQUIRE(post(api, key, {reading(t0 + 3 * kMinute, {{"device_id", id}, {"soc", 30}})}).status ==
@@ -375,7 +364,7 @@ TEST_CASE("readings may arrive out of order, and a pack's latest state only move
   CHECK(items[2]["soc"] == 30.0);
   // The older readings did not move last_seen back.
   CHECK(seen_at_or_after(t0 + 3 * kMinute));
-  CHECK_FALSE(seen(api, key, "last_seen_before=" + iso(t0 + 3 * kMinute)).contains(id));
+  CHECK_FALSE(seen(api, key, "last_seen_before=" + rfc3339_ms(t0 + 3 * kMinute)).contains(id));
 
   // Concurrent requests for one pack: the newest reading of all of them wins.
   std::vector<std::thread> senders;
@@ -394,7 +383,7 @@ TEST_CASE("readings may arrive out of order, and a pack's latest state only move
   for (int status : statuses) CHECK(status == 200);
   const auto newest = t0 + 10 * kMinute + 39 * 1000;
   CHECK(seen_at_or_after(newest));
-  CHECK_FALSE(seen(api, key, "last_seen_before=" + iso(newest)).contains(id));
+  CHECK_FALSE(seen(api, key, "last_seen_before=" + rfc3339_ms(newest)).contains(id));
   CHECK(history(api, key, id, t0, t0 + kHour).size() == 43);
 }
 
@@ -444,7 +433,7 @@ TEST_CASE("concurrent gateway batches over many packs leave each pack at its new
     REQUIRE(res.status == 200);
     const auto device = res.json();
     REQUIRE(device.contains("latest"));
-    CHECK(device["latest"]["last_seen"] == iso(newest[id]));
+    CHECK(device["latest"]["last_seen"] == rfc3339_ms(newest[id]));
   }
 }
 
@@ -571,10 +560,10 @@ TEST_CASE("history returns a time range in order, a page at a time", "[integrati
   REQUIRE(items.size() == 250);
   for (int i = 0; i < 250; ++i) {
     CHECK(items[i]["cycles"] == 20 + i);
-    CHECK(items[i]["at"] == iso(t0 + (20 + i) * kMinute));
+    CHECK(items[i]["at"] == rfc3339_ms(t0 + (20 + i) * kMinute));
   }
   auto first = api.call(
-      "GET", "/v1/devices/" + id + "/telemetry?limit=5&from=" + iso(t0) + "&to=" + iso(t0 + kHour),
+      "GET", "/v1/devices/" + id + "/telemetry?limit=5&from=" + rfc3339_ms(t0) + "&to=" + rfc3339_ms(t0 + kHour),
       org.role_keys.at("viewer"));
   REQUIRE(first.status == 200);
   CHECK(first.json()["items"].size() == 5);
@@ -589,7 +578,7 @@ TEST_CASE("history returns a time range in order, a page at a time", "[integrati
   };
   bad("from=yesterday", "query.from");
   bad("to=2026-13-01T00:00:00Z", "query.to");
-  bad("from=" + iso(t0) + "&to=" + iso(t0), "query.to");
+  bad("from=" + rfc3339_ms(t0) + "&to=" + rfc3339_ms(t0), "query.to");
   bad("limit=0", "query.limit");
   bad("cursor=not-a-cursor", "query.cursor");
 }
@@ -634,13 +623,13 @@ TEST_CASE("history in buckets holds the count and min/avg/max of each field of t
   REQUIRE(post(api, key, batch).status == 200);
 
   auto res = api.call(
-      "GET", "/v1/devices/" + id + "/telemetry?bucket=15m&from=" + iso(from) + "&to=" + iso(to),
+      "GET", "/v1/devices/" + id + "/telemetry?bucket=15m&from=" + rfc3339_ms(from) + "&to=" + rfc3339_ms(to),
       org.role_keys.at("viewer"));
   INFO(res.body.substr(0, 2000));
   REQUIRE(res.status == 200);
   auto body = res.json();
-  CHECK(body["from"] == iso(from));
-  CHECK(body["to"] == iso(to));
+  CHECK(body["from"] == rfc3339_ms(from));
+  CHECK(body["to"] == rfc3339_ms(to));
   CHECK(body["bucket"] == "15m");
   CHECK_FALSE(body.contains("next_from"));
   const auto& buckets = body["buckets"];
@@ -673,7 +662,7 @@ TEST_CASE("history in buckets holds the count and min/avg/max of each field of t
   for (std::size_t k = 0; k < 25; ++k) {
     INFO("bucket " << k);
     const auto& b = buckets[k];
-    CHECK(b["start"] == iso(from + static_cast<std::int64_t>(k) * width));
+    CHECK(b["start"] == rfc3339_ms(from + static_cast<std::int64_t>(k) * width));
     CHECK(b["count"] == counts[k]);
     total += counts[k];
     for (const auto& [name, s] : expected[k]) {
@@ -708,8 +697,8 @@ TEST_CASE("a bucketed request is bounded: at most 31 days and 1,000 buckets",
     CHECK(res.status == 400);
     if (res.status == 400) CHECK(fields_of(res.json()["errors"]).at(0) == field);
   };
-  refused("bucket=1m&from=" + iso(t0 - 2 * 24 * kHour) + "&to=" + iso(t0), "query.bucket");
-  refused("bucket=1d&from=" + iso(t0 - 40 * 24 * kHour) + "&to=" + iso(t0), "query.from");
+  refused("bucket=1m&from=" + rfc3339_ms(t0 - 2 * 24 * kHour) + "&to=" + rfc3339_ms(t0), "query.bucket");
+  refused("bucket=1d&from=" + rfc3339_ms(t0 - 40 * 24 * kHour) + "&to=" + rfc3339_ms(t0), "query.from");
   for (const char* width : {"0m", "15", "1w", "1441m", "745h", "32d", "01h", "h", "-1h"}) {
     refused(std::string("bucket=") + width, "query.bucket");
   }
@@ -722,7 +711,7 @@ TEST_CASE("a bucketed request is bounded: at most 31 days and 1,000 buckets",
   REQUIRE(res.status == 200);
   CHECK(res.json()["buckets"].size() == 24);
   CHECK(get("bucket=1m").json()["buckets"].size() == 1000);
-  CHECK(get("bucket=31d&from=" + iso(t0 - 31 * 24 * kHour) + "&to=" + iso(t0)).status == 200);
+  CHECK(get("bucket=31d&from=" + rfc3339_ms(t0 - 31 * 24 * kHour) + "&to=" + rfc3339_ms(t0)).status == 200);
 }
 
 // SQLite only: the case stores 100,500 readings, which takes DynamoDB Local about a minute and
@@ -750,7 +739,7 @@ TEST_CASE("a bucketed answer over more readings than a request reads says where 
   }
   auto buckets = [&](std::int64_t begin) {
     auto res = api.call(
-        "GET", "/v1/devices/" + id + "/telemetry?bucket=1h&from=" + iso(begin) + "&to=" + iso(to),
+        "GET", "/v1/devices/" + id + "/telemetry?bucket=1h&from=" + rfc3339_ms(begin) + "&to=" + rfc3339_ms(to),
         key);
     INFO(res.body.substr(0, 500));
     REQUIRE(res.status == 200);
@@ -760,7 +749,7 @@ TEST_CASE("a bucketed answer over more readings than a request reads says where 
   // The first answer ends before the bucket the 100,000th reading falls in (hour 27)...
   auto first = buckets(from);
   REQUIRE(first.contains("next_from"));
-  CHECK(first["next_from"] == iso(from + 27 * kHour));
+  CHECK(first["next_from"] == rfc3339_ms(from + 27 * kHour));
   REQUIRE(first["buckets"].size() == 27);
   for (const auto& b : first["buckets"]) {
     CHECK(b["count"] == 3600);

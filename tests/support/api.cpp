@@ -3,7 +3,9 @@
 #include "storage/schema.h"
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <mutex>
 #include <random>
 
@@ -134,6 +136,17 @@ ServerProcess start_server(Backend backend, std::map<std::string, std::string> e
   all.merge(env);
   all["CELLFLEET_PLATFORM_ADMIN_TOKEN"] = kPlatformToken;
   return ServerProcess({}, all);
+}
+
+std::string rfc3339_ms(std::int64_t epoch_ms) {
+  const std::time_t seconds = epoch_ms / 1000;
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char text[40];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", text, static_cast<int>(epoch_ms % 1000));
+  return out;
 }
 
 }  // namespace cellfleet::testing

@@ -43,6 +43,9 @@ std::string create_pack(const Api& api, const std::string& key, const nlohmann::
 // Issues the pack's device credential (must answer 201) and returns it: "cfd_...".
 std::string issue_credential(const Api& api, const std::string& key, const std::string& device_id);
 
+// An instant as the API writes it: "2026-11-26T09:30:00.250Z".
+std::string rfc3339_ms(std::int64_t epoch_ms);
+
 enum class Backend { sqlite, dynamodb };
 const char* backend_name(Backend backend);
 
