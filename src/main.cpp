@@ -202,6 +202,7 @@ storage::DynamoDbOptions dynamodb_options(const Config& config) {
   o.client.endpoint = config.dynamodb.endpoint;
   o.client.region = config.dynamodb.region;
   o.table_prefix = config.dynamodb.table_prefix;
+  o.streams = config.dynamodb.streams == "on";
   return o;
 }
 

@@ -59,6 +59,9 @@ storage::DynamoDbOptions local_dynamodb_options(const std::string& endpoint,
   // of letters and digits only.
   options.client.credentials = {"cellfleetbench", "cellfleetbench", ""};
   options.table_prefix = table_prefix;
+  // DynamoDB Local slows down with every stream record it keeps, even of deleted tables; the
+  // benchmark measures cellfleet, and nothing in it reads the streams.
+  options.streams = false;
   return options;
 }
 

@@ -148,6 +148,10 @@ const std::vector<Setting>& settings() {
     t.push_back(
         string_setting("dynamodb", "table_prefix", &C::dynamodb, &C::Dynamodb::table_prefix, {},
                        "Prefix of every table name, so one account holds several installations"));
+    t.push_back(string_setting(
+        "dynamodb", "streams", &C::dynamodb, &C::Dynamodb::streams, {"on", "off"},
+        "Whether migrate creates tables with DynamoDB Streams (new and old images); off only for "
+        "test runs on DynamoDB Local, which slows down with every stream record it keeps"));
     t.push_back(string_setting("log", "level", &C::log, &C::Log::level,
                                {"debug", "info", "warn", "error"}, "Lowest level written"));
     t.push_back(int_setting("events", "max_attempts", &C::events, &C::Events::max_attempts, 1, 100,

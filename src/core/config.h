@@ -43,6 +43,7 @@ struct Config {
     std::string region = "us-east-1";
     std::string endpoint;
     std::string table_prefix = "cellfleet_";
+    std::string streams = "on";
   } dynamodb;
   struct Log {
     std::string level = "info";

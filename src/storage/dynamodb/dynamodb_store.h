@@ -18,6 +18,12 @@ struct DynamoDbOptions {
   // Prepended to every logical table name, so several deployments (or test runs) share an account
   // or one DynamoDB Local: "cellfleet-prod-" + "entities".
   std::string table_prefix = "cellfleet-";
+  // Whether migrate creates tables with DynamoDB Streams (new and old images). On in production:
+  // deploy/cloudformation.yaml declares them. Off only against DynamoDB Local in test and
+  // benchmark runs: nothing reads the streams yet, and the emulator keeps every stream record,
+  // even of deleted tables, so each write gets slower the more it has served (a 1,000-item
+  // BatchWriteItem from 0.2 s to over 1 s after six tables of 1,000 items; see docs/decisions.md).
+  bool streams = true;
   // How long migrate_dynamodb waits for a new table to become ACTIVE.
   std::chrono::seconds table_ready_timeout{300};
   // "Now" for TTL: items whose expiry is <= now are gone for reads and conditions, whether or not

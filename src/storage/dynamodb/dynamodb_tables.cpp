@@ -19,7 +19,7 @@ json key_schema(const std::string& partition, const std::string& sort) {
 
 // The table as `cellfleet migrate` makes it: the CreateTable request, plus the two settings
 // DynamoDB takes in calls of their own (TTL and point-in-time recovery).
-json table_definition(const TableSpec& table, const std::string& name) {
+json table_definition(const TableSpec& table, const std::string& name, bool streams) {
   // Every key attribute is a string (store.h); only key attributes are declared, as DynamoDB asks.
   json attributes = json::array({{{"AttributeName", "pk"}, {"AttributeType", "S"}},
                                  {{"AttributeName", "sk"}, {"AttributeType", "S"}}});
@@ -39,11 +39,14 @@ json table_definition(const TableSpec& table, const std::string& name) {
       {"KeySchema", key_schema("pk", "sk")},
       // On-demand: no capacity to plan, throttling only at the account's limits.
       {"BillingMode", "PAY_PER_REQUEST"},
-      // Streams with both images, so the outbox can later be driven by DynamoDB Streams
-      // and changes relayed without polling.
-      {"StreamSpecification", {{"StreamEnabled", true}, {"StreamViewType", "NEW_AND_OLD_IMAGES"}}},
       // Restore to any second of the last 35 days (docs/deploy-aws.md).
       {"PointInTimeRecoverySpecification", {{"PointInTimeRecoveryEnabled", true}}}};
+  // Streams with both images, so the outbox can later be driven by DynamoDB Streams and changes
+  // relayed without polling.
+  if (streams) {
+    definition["StreamSpecification"] = {{"StreamEnabled", true},
+                                         {"StreamViewType", "NEW_AND_OLD_IMAGES"}};
+  }
   if (!indexes.empty()) definition["GlobalSecondaryIndexes"] = indexes;
   if (!table.ttl_attribute.empty()) {
     definition["TimeToLiveSpecification"] = {{"AttributeName", table.ttl_attribute},
@@ -150,7 +153,7 @@ void enable_point_in_time_recovery(DynamoDbClient& client, const std::string& na
 nlohmann::json dynamodb_table_definitions(const std::string& table_prefix) {
   json tables = json::array();
   for (const auto& table : logical_schema()) {
-    tables.push_back(table_definition(table, table_prefix + table.name));
+    tables.push_back(table_definition(table, table_prefix + table.name, /*streams=*/true));
   }
   return tables;
 }
@@ -160,7 +163,7 @@ void migrate_dynamodb(const DynamoDbOptions& options) {
   try {
     for (const auto& table : logical_schema()) {
       const std::string name = options.table_prefix + table.name;
-      const json definition = table_definition(table, name);
+      const json definition = table_definition(table, name, options.streams);
       // Looked up first: a table that exists (made by an earlier migrate, another task, or
       // CloudFormation) needs no CreateTable, which the ECS task role is not granted
       // (deploy/cloudformation.yaml); migrate then only reads, and succeeds under that role.

@@ -34,6 +34,7 @@ BackendFactory dynamodb_backend(std::string endpoint) {
             // DynamoDB Local accepts any keys; fixed ones keep every run in one emulator database.
             options.client.credentials = {"cellfleettest", "cellfleettest", ""};
             options.table_prefix = "cellfleet-test-";
+            options.streams = false;  // the emulator slows with every stream record it keeps
             options.now_epoch_seconds = std::move(now);
             static std::once_flag migrated;
             std::call_once(migrated, [&options] { migrate_dynamodb(options); });

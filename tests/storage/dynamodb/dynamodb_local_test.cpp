@@ -66,6 +66,32 @@ TEST_CASE("migrate creates the entities table as designed, and running it again 
   CHECK_NOTHROW(store->ping());
 }
 
+TEST_CASE("with streams turned off, migrate creates every table without a stream", "[dynamodb]") {
+  // The test runs' setting (dynamodb.streams = off): DynamoDB Local slows down with every stream
+  // record it keeps. Everything else about the tables is as in production.
+  const char* endpoint = local_endpoint();
+  if (endpoint == nullptr) {
+    SUCCEED("CELLFLEET_TEST_DYNAMODB_ENDPOINT is not set; run scripts/dynamodb-local.sh start");
+    return;
+  }
+  auto options = local_options(endpoint);
+  options.streams = false;
+  cellfleet::storage::migrate_dynamodb(options);
+  dynamodb::DynamoDbClient client(options.client);
+  for (const auto& definition :
+       cellfleet::storage::dynamodb_table_definitions(options.table_prefix)) {
+    const std::string name = definition["TableName"];
+    INFO(name);
+    const json table = client.call("DescribeTable", {{"TableName", name}})["Table"];
+    CHECK(table["TableStatus"] == "ACTIVE");
+    CHECK_FALSE(table.value("StreamSpecification", json::object()).value("StreamEnabled", false));
+    CHECK_FALSE(table.contains("LatestStreamArn"));
+    CHECK(table["KeySchema"] == definition["KeySchema"]);
+    CHECK(table.value("GlobalSecondaryIndexes", json::array()).size() ==
+          definition.value("GlobalSecondaryIndexes", json::array()).size());
+  }
+}
+
 TEST_CASE("migrate run by several processes at once: every one succeeds, the tables exist once",
           "[dynamodb]") {
   // Every ECS task that starts may run `cellfleet migrate`: CreateTable races end in
