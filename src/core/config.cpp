@@ -163,8 +163,8 @@ const std::vector<Setting>& settings() {
     t.push_back(int_setting("events", "lease_ms", &C::events, &C::Events::lease_ms, 1000, 3600000,
                             "How long an instance's claim on an outbox shard lasts unrenewed; a "
                             "crashed instance's shards are taken over after this"));
-    t.push_back(int_setting("events", "delivery_threads", &C::events,
-                            &C::Events::delivery_threads, 0, 16,
+    t.push_back(int_setting("events", "delivery_threads", &C::events, &C::Events::delivery_threads,
+                            0, 16,
                             "Outbox shards delivered at the same time, each by its own thread; "
                             "events of one subject stay in order (0: 4 on SQLite, 1 on DynamoDB)"));
     t.push_back(int_setting("events", "retention_days", &C::events, &C::Events::retention_days, 1,
@@ -227,6 +227,9 @@ const std::vector<Setting>& settings() {
     t.push_back(int_setting("auth", "audit_retention_days", &C::auth,
                             &C::Auth::audit_retention_days, 0, 36500,
                             "Days an audit entry is kept; 0 keeps entries forever"));
+    t.push_back(int_setting("auth", "key_cache_ms", &C::auth, &C::Auth::key_cache_ms, 0, 60000,
+                            "How long a verified API key is reused without reading it again; "
+                            "another instance sees a revocation within this; 0 turns it off"));
     t.push_back(int_setting("devices", "telemetry_retention_days", &C::devices,
                             &C::Devices::telemetry_retention_days, 1, 3650,
                             "Days a raw telemetry reading is kept in the operational store "

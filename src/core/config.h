@@ -72,6 +72,7 @@ struct Config {
     std::int64_t login_max_failures_per_account = 5;
     std::int64_t login_max_failures_per_address = 20;
     std::int64_t audit_retention_days = 400;
+    std::int64_t key_cache_ms = 1000;
   } auth;
   struct Devices {
     std::int64_t telemetry_retention_days = 90;

@@ -357,6 +357,32 @@ TEST_CASE("a revoked API key fails at once; an expired one too", "[integration][
   CHECK(admin_owner.status == 403);
 }
 
+TEST_CASE("an API key stops working the second it expires, even one used a moment before",
+          "[integration][tenancy]") {
+  // A long key cache, so that only the expiry check (by the server's own clock) can refuse it.
+  auto server = tenancy_server(
+      {{"CELLFLEET_TESTING_CLOCK", "adjustable"}, {"CELLFLEET_AUTH_KEY_CACHE_MS", "60000"}});
+  Api api{server.port()};
+  Org a = make_org(api, "alpha");
+  // The adjustable clock starts at real time: an hour from now, by this process's clock.
+  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  auto created = api.call(
+      "POST", "/v1/api-keys", a.owner_key,
+      json{{"name", "short"}, {"role", "viewer"}, {"expires_at", rfc3339_ms(now_ms + 3'600'000)}}
+          .dump());
+  INFO(created.body);
+  REQUIRE(created.status == 201);
+  const std::string key = created.json()["key"];
+  CHECK(api.call("GET", "/v1/auth/me", key).status == 200);
+  auto advanced = api.call("POST", "/v1/testing/clock", kPlatformToken,
+                           json{{"advance_seconds", 3601}}.dump());
+  REQUIRE(advanced.status == 200);
+  CHECK(api.call("GET", "/v1/auth/me", key).status == 401);
+  CHECK(api.call("GET", "/v1/auth/me", a.owner_key).status == 200);  // a key without expiry
+}
+
 TEST_CASE("a suspended organization's credentials get 403, a deleted one's 401",
           "[integration][tenancy]") {
   auto server = tenancy_server();
@@ -364,6 +390,9 @@ TEST_CASE("a suspended organization's credentials get 403, a deleted one's 401",
   Org a = make_org(api, "alpha");
   Org b = make_org(api, "bravo");
   auto path = "/v1/platform/organizations/" + a.id;
+  // Used just before: a key verified moments ago (and kept, auth.key_cache_ms) is refused as
+  // soon as the suspension is committed, not a cache lifetime later.
+  REQUIRE(api.call("GET", "/v1/organization", a.owner_key).status == 200);
   REQUIRE(api.call("PATCH", path, kPlatformToken, R"({"status":"suspended"})").status == 200);
   CHECK(api.call("GET", "/v1/organization", a.owner_key).status == 403);
   CHECK(api.call("GET", "/v1/organization", b.owner_key).status == 200);

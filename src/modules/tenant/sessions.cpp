@@ -66,19 +66,19 @@ http::Response TenantModule::Impl::login(http::Request& req) {
   std::int64_t max_expiry = t + options.auth.session_max_seconds;
   std::int64_t expires = std::min(t + options.auth.session_idle_seconds, max_expiry);
   std::string session_id = ids.next("ses");
-  store.write({{storage::Put{"entities",
-                             {{"pk", keys::session(hash_secret(token))},
-                              {"sk", "session"},
-                              {"id", session_id},
-                              {"org_id", org_id},
-                              {"user_id", user_id},
-                              {"created_at", t},
-                              {"renewed_at", t},
-                              {"max_expires_at", max_expiry},
-                              {"expires_at", expires},
-                              {"gsi1pk", keys::user_sessions(org_id, user_id)},
-                              {"gsi1sk", session_id}},
-                             storage::Condition::must_not_exist()}}});
+  write({{storage::Put{"entities",
+                       {{"pk", keys::session(hash_secret(token))},
+                        {"sk", "session"},
+                        {"id", session_id},
+                        {"org_id", org_id},
+                        {"user_id", user_id},
+                        {"created_at", t},
+                        {"renewed_at", t},
+                        {"max_expires_at", max_expiry},
+                        {"expires_at", expires},
+                        {"gsi1pk", keys::user_sessions(org_id, user_id)},
+                        {"gsi1sk", session_id}},
+                       storage::Condition::must_not_exist()}}});
   write_audit(org_id, user_id, "POST /v1/auth/login", user_id, 200, req.request_id);
   return http::Response::json(200, {{"token", token},
                                     {"expires_at", format_utc(expires)},
@@ -94,7 +94,7 @@ http::Response TenantModule::Impl::logout(http::Request& req) {
   }
   auto header = req.header("Authorization").value_or("");
   std::string token(header.substr(header.find(' ') + 1));
-  store.write({{storage::Delete{"entities", {keys::session(hash_secret(token)), "session"}, {}}}});
+  write({{storage::Delete{"entities", {keys::session(hash_secret(token)), "session"}, {}}}});
   return http::Response::empty(204);
 }
 

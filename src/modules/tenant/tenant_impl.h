@@ -23,6 +23,7 @@
 #include "core/events/publisher.h"
 #include "core/http/etag.h"
 #include "core/http/message.h"
+#include "key_cache.h"
 #include "login_throttle.h"
 #include "tenant_module.h"
 
@@ -71,12 +72,16 @@ struct TenantModule::Impl : Authenticator, RequestAuditor, contracts::Organizati
   LoginThrottle throttle;
   std::string platform_token_hash;  // empty when no platform token is configured
   events::Publisher& events;
+  KeyCache key_cache;  // verified API keys; cleared around every tenant write (key_cache.h)
 
   // Adds an event of this module to batch (the outbox: it commits with the change or not at all).
   void publish(storage::WriteBatch& batch, const std::string& org_id, const std::string& type,
                const std::string& subject, nlohmann::json data);
-  // Commits batch and wakes the event dispatcher.
+  // Commits batch and wakes the event dispatcher. Every tenant write that may change what a
+  // credential resolves to goes through commit() or write(), which clear the key cache before
+  // and after it; only the audit entries and the last-used touch are written otherwise.
   void commit(const storage::WriteBatch& batch);
+  void write(const storage::WriteBatch& batch);
 
   std::int64_t now() const { return clock.epoch_seconds(); }
 
@@ -115,6 +120,9 @@ struct TenantModule::Impl : Authenticator, RequestAuditor, contracts::Organizati
 
   // authenticator.cpp
   Principal authenticate(const http::Request& req) override;
+  Principal authenticate_api_key(std::string_view token, const std::string& token_hash,
+                                 std::int64_t t);
+  void check_org(const std::string& org_id);  // 401 when missing or deleted, 403 when suspended
 
   // audit_log.cpp
   void record(const http::Request& req, const http::Response& res) noexcept override;

@@ -15,7 +15,8 @@ TenantModule::Impl::Impl(storage::Store& s, const Clock& c, TenantOptions o, Log
       log(l),
       throttle(options.auth.login_window_seconds, options.auth.login_max_failures_per_account,
                options.auth.login_max_failures_per_address),
-      events(e) {
+      events(e),
+      key_cache(std::chrono::milliseconds(options.auth.key_cache_ms)) {
   if (!options.platform_admin_token.empty()) {
     platform_token_hash = hash_secret(options.platform_admin_token);
   }
@@ -32,7 +33,17 @@ void TenantModule::Impl::publish(storage::WriteBatch& batch, const std::string& 
 }
 
 void TenantModule::Impl::commit(const storage::WriteBatch& batch) {
+  // Before: no request verifies a key from the old items meanwhile and keeps it. After: one that
+  // read the old items while the write was in flight does not keep them either (key_cache.h).
+  key_cache.clear();
   events.commit(batch);
+  key_cache.clear();
+}
+
+void TenantModule::Impl::write(const storage::WriteBatch& batch) {
+  key_cache.clear();
+  store.write(batch);
+  key_cache.clear();
 }
 
 TenantModule::~TenantModule() = default;

@@ -200,7 +200,7 @@ void TenantModule::Impl::revoke_sessions(const std::string& org_id, const std::s
     for (const auto& s : page.items) {
       batch.ops.push_back(storage::Delete{"entities", {s.at("pk"), s.at("sk")}, {}});
     }
-    store.write(batch);
+    write(batch);
     if (page.next_cursor.empty()) break;
   }
 }
