@@ -1,16 +1,13 @@
 #include "payment_facts.h"
 
+#include "contracts/history_sources.h"
+
 namespace cellfleet::billing {
 
 contracts::PaymentPage PaymentFacts::payments(const std::string& org_id,
                                               const std::string& cursor) {
-  storage::Query q;
-  q.table = kTable;
-  q.index = "gsi1";
-  q.partition = "org#" + org_id + "#payments";  // payments.cpp: every payment, in id order
-  q.limit = 1000;
-  q.cursor = cursor;
-  auto page = ctx_.store.query(q);
+  // payments.cpp lists every payment of the organization in id order there.
+  auto page = contracts::gsi1_page(ctx_.store, kTable, "org#" + org_id + "#payments", cursor, 1000);
   contracts::PaymentPage out;
   out.next_cursor = std::move(page.next_cursor);
   out.payments.reserve(page.items.size());

@@ -105,21 +105,21 @@ RebuildReport rebuild_money(storage::Store& store, const std::string& org_id,
       items.at(keys.contract(c.id))["snapshot"] = c.snapshot;
       const std::string product = c.snapshot.value("product_id", "unknown");
       const std::string kind = c.snapshot.value("kind", "unknown");
-      for (const auto& m : c.applied) {
-        bump(items.at(keys.shard(shard_no))["revenue_by_product"], product, m.amount);
+      // A payment applied (sign 1) or taken back (-1): on the day billing says it was received
+      // or reversed (the ledger entry's own day only if billing has no such payment).
+      auto count = [&](const contracts::ContractMoneyFacts::Movement& m, std::int64_t sign) {
+        bump(items.at(keys.shard(shard_no))["revenue_by_product"], product, sign * m.amount);
         const auto found = payment_days.find(m.payment_id);
-        const std::string day =
-            found != payment_days.end() ? found->second.received : local_day(calendar, m.at, "");
-        bump(items.at(keys.daily(day, shard_no))["by_kind"][kind], "applied", m.amount);
-      }
-      for (const auto& m : c.reversed) {
-        bump(items.at(keys.shard(shard_no))["revenue_by_product"], product, -m.amount);
-        const auto found = payment_days.find(m.payment_id);
-        const std::string day = found != payment_days.end() && found->second.reversed
-                                    ? *found->second.reversed
-                                    : local_day(calendar, m.at, "");
-        bump(items.at(keys.daily(day, shard_no))["by_kind"][kind], "reversed", m.amount);
-      }
+        std::optional<std::string> day;
+        if (found != payment_days.end()) {
+          day = sign > 0 ? found->second.received : found->second.reversed;
+        }
+        bump(items.at(keys.daily(day.value_or(local_day(calendar, m.at, "")), shard_no))
+                 ["by_kind"][kind],
+             sign > 0 ? "applied" : "reversed", m.amount);
+      };
+      for (const auto& m : c.applied) count(m, 1);
+      for (const auto& m : c.reversed) count(m, -1);
       for (const auto& due : c.announced) {
         bump(items.at(keys.daily(due.due, shard_no)), "expected", due.amount);
       }

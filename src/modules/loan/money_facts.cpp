@@ -1,18 +1,13 @@
 #include "money_facts.h"
 
+#include "contracts/history_sources.h"
 #include "settlement.h"
 
 namespace cellfleet::loan {
 
 contracts::ContractMoneyPage MoneyFacts::contracts(const std::string& org_id,
                                                    const std::string& cursor) {
-  storage::Query q;
-  q.table = kTable;
-  q.index = "gsi1";
-  q.partition = keys::contracts(org_id);
-  q.limit = 200;
-  q.cursor = cursor;
-  auto page = ctx_.store.query(q);
+  auto page = contracts::gsi1_page(ctx_.store, kTable, keys::contracts(org_id), cursor, 200);
   contracts::ContractMoneyPage out;
   out.next_cursor = std::move(page.next_cursor);
   for (const auto& listed : page.items) {
