@@ -450,23 +450,30 @@ TEST_CASE("incremental insights equal those rebuilt from the source items after 
     return std::uniform_int_distribution<std::size_t>(0, n - 1)(random);
   };
   std::vector<std::string> contracts;
+  std::vector<std::string> customers;
   std::vector<std::string> payments;
   int serial = 0;
-  for (int step = 0; step < 80; ++step) {
-    const auto action = pick(12);
+  for (int step = 0; step < 120; ++step) {
+    const auto action = pick(14);
     if (action < 3 || contracts.empty()) {
       const auto product = pick(3) == 0 ? 1 : 0;  // mostly leases
       const auto n = std::to_string(++serial);
+      // A third of the contracts go to a customer who has one already: money paid beyond one
+      // contract becomes credit the scheduler spends on the other's dues.
+      if (customers.empty() || pick(3) != 0) {
+        customers.push_back(shop.customer("+2547001" + std::string(5 - n.size(), '0') + n));
+      } else {
+        customers.push_back(customers[pick(customers.size())]);
+      }
       contracts.push_back(
-          shop.contract(shop.customer("+2547001" + std::string(5 - n.size(), '0') + n),
-                        shop.stocked_pack("RND-" + n), products[product])
+          shop.contract(customers.back(), shop.stocked_pack("RND-" + n), products[product])
               .at("id"));
       if (pick(2) == 0) shop.stocked_pack("SPARE-" + n);
     } else if (action < 7) {
       // Deposits, partial installments, PAYG top-ups: whatever the amount, some contracts
-      // fall behind.
+      // fall behind, some are paid beyond what they owe.
       const auto res = shop.pay(contracts[pick(contracts.size())],
-                                1000 + static_cast<std::int64_t>(pick(25)) * 1000,
+                                1000 + static_cast<std::int64_t>(pick(40)) * 1000,
                                 pick(3) == 0 ? "mobile_money" : "cash");
       if (res.status == 201) payments.push_back(res.json().at("id"));
     } else if (action == 7 && !payments.empty()) {
@@ -478,6 +485,17 @@ TEST_CASE("incremental insights equal those rebuilt from the source items after 
     } else if (action == 10) {
       shop.post("/v1/contracts/" + contracts[pick(contracts.size())] + "/cancel",
                 {{"reason", "random return"}});
+    } else if (action == 11) {
+      shop.post("/v1/contracts/" + contracts[pick(contracts.size())] + "/write-off",
+                {{"reason", "random write-off"}});
+    } else {
+      // For the customer alone: the loan module picks the contract most behind, or keeps it as
+      // credit when none is open.
+      const auto res = shop.post("/v1/payments", {{"customer_id", customers[pick(customers.size())]},
+                                                  {"amount", 1000 + static_cast<std::int64_t>(pick(30)) * 1000},
+                                                  {"currency", "KES"},
+                                                  {"method", "mobile_money"}});
+      if (res.status == 201) payments.push_back(res.json().at("id"));
     }
   }
 
