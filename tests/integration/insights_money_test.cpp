@@ -454,7 +454,7 @@ TEST_CASE("incremental insights equal those rebuilt from the source items after 
   std::vector<std::string> payments;
   int serial = 0;
   for (int step = 0; step < 120; ++step) {
-    const auto action = pick(14);
+    const auto action = pick(15);
     if (action < 3 || contracts.empty()) {
       const auto product = pick(3) == 0 ? 1 : 0;  // mostly leases
       const auto n = std::to_string(++serial);
@@ -488,6 +488,12 @@ TEST_CASE("incremental insights equal those rebuilt from the source items after 
     } else if (action == 11) {
       shop.post("/v1/contracts/" + contracts[pick(contracts.size())] + "/write-off",
                 {{"reason", "random write-off"}});
+    } else if (action == 14) {
+      // A lease behind gets a new schedule: its announced, unpaid installments close (refused
+      // for PAYG, closed contracts and leases with nothing outstanding).
+      shop.post("/v1/contracts/" + contracts[pick(contracts.size())] + "/reschedule",
+                {{"installments", 1 + static_cast<std::int64_t>(pick(4))},
+                 {"reason", "random reschedule"}});
     } else {
       // For the customer alone: the loan module picks the contract most behind, or keeps it as
       // credit when none is open.

@@ -20,12 +20,19 @@ contracts::ContractMoneyPage MoneyFacts::contracts(const std::string& org_id,
     if (c->contains("installments")) {
       const std::int64_t announced = c->value("announced_through", std::int64_t{-1});
       for (const auto& inst : c->at("installments")) {
-        if (inst.value("n", std::int64_t{0}) > announced) continue;
+        // One a reschedule closed counts as announced, below (reschedule.cpp).
+        if (inst.value("n", std::int64_t{0}) > announced || inst.value("rescheduled", false)) {
+          continue;
+        }
         facts.announced.push_back({inst.at("due").get<std::string>(),
                                    inst.value("principal", std::int64_t{0}) +
                                        inst.value("interest", std::int64_t{0}) +
                                        inst.value("fee", std::int64_t{0})});
       }
+    }
+    for (const auto& closed : c->value("closed_announcements", nlohmann::json::array())) {
+      facts.announced.push_back(
+          {closed.at("due").get<std::string>(), closed.value("amount", std::int64_t{0})});
     }
     storage::Query ledger;
     ledger.table = kTable;
