@@ -141,11 +141,12 @@ const std::vector<cli::Command>& commands() {
       {"insights",
        "recompute the insights dashboards' figures (insights rebuild)",
        "Usage: cellfleet insights rebuild [--config FILE] [--data-dir DIR]\n\n"
-       "Recomputes every organization's money and utilisation figures (GET /v1/insights/\n"
-       "portfolio, collections, utilisation) by replaying its retained event log into a new\n"
-       "generation of items, switches to it, and deletes the old one. Run it while the server\n"
-       "is stopped or idle: events delivered during the replay may be missing from the result.\n"
-       "Exact only when the event log still holds the organization's whole history.\n"
+       "Recomputes every organization's money figures (GET /v1/insights/portfolio,\n"
+       "collections) from the contracts' items and ledgers, the payments and the packs into a\n"
+       "new generation of items, switches to it, and deletes the old one. The utilisation and\n"
+       "PAYG rent series (levels over time that no item keeps) are replayed from the retained\n"
+       "event log: exact only while the log holds the organization's whole history. Run it\n"
+       "while the server is stopped or idle: events delivered meanwhile may be missing.\n"
        "Also recomputes the fleet dashboard (GET /v1/insights/fleet) from the packs' own items\n"
        "(state, depot, model, latest state, confirmed lock, open alerts) into a new generation.\n\n" +
            kConfigFlags,
@@ -545,9 +546,13 @@ int insights_command(const cli::Invocation& inv) {
   Logger log(LogLevel::warn, stderr);
   App app(config, open_store(config, log), log);
   for (const auto& org : app.tenant.directory().organizations()) {
-    const auto report = app.insights.rebuild(org.id);
-    fmt::print("{}: generation {}: {} events replayed, {} items written, {} old items deleted\n",
-               org.id, report.generation, report.events, report.items, report.removed);
+    const auto report = app.insights.rebuild(
+        org.id, {app.loans.money(), app.billing.payments(), app.devices.fleet()});
+    fmt::print(
+        "{}: generation {}: {} contracts, {} payments, {} packs read, {} events replayed (the "
+        "utilisation and rent series), {} items written, {} old items deleted\n",
+        org.id, report.generation, report.contracts, report.payments, report.packs,
+        report.events, report.items, report.removed);
     const auto fleet = app.insights.rebuild_fleet(org.id, app.devices.fleet());
     fmt::print("{}: fleet generation {}: {} packs read, {} items written, {} old items deleted\n",
                org.id, fleet.generation, fleet.packs, fleet.items, fleet.removed);

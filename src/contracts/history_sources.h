@@ -20,18 +20,26 @@ struct RecordPage {
   std::string next_cursor;  // "" after the last page; else pass it back for the next one
 };
 
-// One page (up to 1,000) of a list kept in an index partition of gsi1, such as a module's
-// "every X of the organization in id order", each item shown through view (item -> json).
-template <typename View>
-RecordPage index_list_page(storage::Store& store, const std::string& table, std::string partition,
-                           const std::string& cursor, View view) {
+// One page (up to limit items) of a list kept in an index partition of gsi1, such as a module's
+// "every X of the organization in id order", as the index holds them (its copies may lag the
+// items on DynamoDB). For the read-only sources of this folder.
+inline storage::Page gsi1_page(storage::Store& store, const std::string& table,
+                               std::string partition, const std::string& cursor,
+                               std::size_t limit) {
   storage::Query q;
   q.table = table;
   q.index = "gsi1";
   q.partition = std::move(partition);
-  q.limit = 1000;
+  q.limit = limit;
   q.cursor = cursor;
-  auto page = store.query(q);
+  return store.query(q);
+}
+
+// One page (up to 1,000) of such a list, each item shown through view (item -> json).
+template <typename View>
+RecordPage index_list_page(storage::Store& store, const std::string& table, std::string partition,
+                           const std::string& cursor, View view) {
+  auto page = gsi1_page(store, table, std::move(partition), cursor, 1000);
   RecordPage out;
   out.next_cursor = std::move(page.next_cursor);
   out.records.reserve(page.items.size());

@@ -607,6 +607,9 @@ TEST_CASE("a rescheduled overdue lease runs again and still owes exactly its pri
   shop.advance(12 * 86400);
   shop.contract_when(id, [](const json& c) { return c.at("state") == "overdue"; });
   shop.access_when(pack, "locked");
+  // Installment 1 (day 7) was announced; 2..4 (days 14..28) were not.
+  const auto before = shop.get("/v1/contracts/" + id).at("installments")[1];
+  REQUIRE(before.at("n") == 1);
 
   auto res = shop.post("/v1/contracts/" + id + "/reschedule",
                        {{"installments", 8}, {"reason", "harvest failed; longer terms agreed"}});
@@ -614,6 +617,14 @@ TEST_CASE("a rescheduled overdue lease runs again and still owes exactly its pri
   REQUIRE(res.status == 200);
   auto c = res.json();
   CHECK(c.at("state") == "active");
+  // What was announced of the closed installments stays on the contract (the insights rebuild
+  // counts it as expected on its due date).
+  CHECK(c.at("closed_announcements") ==
+        json::array({{{"n", 1},
+                      {"due", before.at("due")},
+                      {"amount", before.at("principal").get<std::int64_t>() +
+                                     before.at("interest").get<std::int64_t>() +
+                                     before.at("fee").get<std::int64_t>()}}}));
   std::int64_t principal = 0;
   std::int64_t new_installments = 0;
   for (const auto& inst : c.at("installments")) {

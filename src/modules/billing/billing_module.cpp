@@ -5,6 +5,7 @@
 #include "core/item_view.h"
 #include "customers.h"
 #include "history.h"
+#include "payment_facts.h"
 #include "invoices.h"
 #include "payments.h"
 #include "webhooks.h"
@@ -52,7 +53,8 @@ struct BillingModule::Impl {
         payments(ctx),
         webhooks(ctx, payments),
         invoices(ctx),
-        history(ctx) {}
+        history(ctx),
+        payment_facts(ctx) {}
 
   Context ctx;
   Customers customers;
@@ -60,6 +62,7 @@ struct BillingModule::Impl {
   Webhooks webhooks;
   Invoices invoices;
   History history;
+  PaymentFacts payment_facts;
 };
 
 BillingModule::BillingModule(storage::Store& store, const Clock& clock, Logger& log,
@@ -90,6 +93,10 @@ contracts::CustomerDirectory& BillingModule::customers() {
 
 contracts::CustomerHistory& BillingModule::history() {
   return impl_->history;
+}
+
+contracts::PaymentSource& BillingModule::payments() {
+  return impl_->payment_facts;
 }
 
 }  // namespace cellfleet::billing

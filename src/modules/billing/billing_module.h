@@ -8,6 +8,7 @@
 #include "contracts/contract_directory.h"
 #include "contracts/customer_directory.h"
 #include "contracts/history_sources.h"
+#include "contracts/money_sources.h"
 #include "contracts/organization_directory.h"
 #include "core/clock.h"
 #include "core/events/dispatcher.h"
@@ -34,6 +35,8 @@ class BillingModule {
   contracts::CustomerDirectory& customers();
   // Customers for the warehouse export.
   contracts::CustomerHistory& history();
+  // Payments (method, amount, received and reversed when) for `cellfleet insights rebuild`.
+  contracts::PaymentSource& payments();
   // What billing asks the loan module before it takes a payment for a contract. Set once, before
   // the server starts (the loan module is built after billing, which it asks about customers).
   void use_contracts(contracts::ContractDirectory& contracts);

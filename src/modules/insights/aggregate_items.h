@@ -4,8 +4,9 @@
 // A handler asks for an item by key (at), changes the JSON it gets back, and the set remembers
 // the version it was read at. The incremental subscriber turns the touched items into Puts
 // conditioned on those versions (so a concurrent writer makes the batch fail and the event is
-// retried); the rebuild keeps every item in memory and writes them all at the end. Both run the
-// same handler code, which is what makes "incremental == rebuilt" a property of one function.
+// retried); the rebuilds keep every item in memory and write them all at the end (the money
+// rebuild computes most of its items from the owning modules' items, not through the handler,
+// and replays only the utilisation and rent series with it: rebuild.h).
 
 #include <functional>
 #include <map>

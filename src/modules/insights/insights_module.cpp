@@ -49,10 +49,11 @@ InsightsModule::InsightsModule(storage::Store& store, const Clock& clock, Logger
 
 InsightsModule::~InsightsModule() = default;
 
-RebuildReport InsightsModule::rebuild(const std::string& org_id) {
+RebuildReport InsightsModule::rebuild(const std::string& org_id, const MoneySources& sources) {
   Impl* impl = impl_.get();
-  return rebuild_money(impl_->store, org_id,
-                       [impl](const std::string& org) { return impl->calendar_of(org); });
+  return rebuild_money(
+      impl_->store, org_id, [impl](const std::string& org) { return impl->calendar_of(org); },
+      sources);
 }
 
 FleetRebuildReport InsightsModule::rebuild_fleet(const std::string& org_id,

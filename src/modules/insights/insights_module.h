@@ -32,9 +32,10 @@ class InsightsModule {
 
   void register_routes(http::Router& router);
 
-  // Recomputes the organization's money and utilisation figures from its retained event log
-  // (rebuild.h).
-  RebuildReport rebuild(const std::string& org_id);
+  // Recomputes the organization's money and utilisation figures from the loan, billing and
+  // device modules' items as sources hand them over, and the utilisation and rent series from
+  // its retained event log (rebuild.h).
+  RebuildReport rebuild(const std::string& org_id, const MoneySources& sources);
   // Recomputes the organization's fleet dashboard from the packs' own items, as source hands
   // them over (fleet_rebuild.h).
   FleetRebuildReport rebuild_fleet(const std::string& org_id, contracts::FleetSource& source);

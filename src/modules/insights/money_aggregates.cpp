@@ -15,16 +15,17 @@ std::string org_prefix(const std::string& org_id) {
   return "org#" + org_id + "#insights#";
 }
 
+bool in_force(const std::string& state) {
+  return state == "active" || state == "overdue" || state == "defaulted";
+}
+
+}  // namespace
+
 void bump(json& object, const std::string& field, std::int64_t by) {
   if (!object.is_object()) object = json::object();
   object[field] = object.value(field, std::int64_t{0}) + by;
 }
 
-bool in_force(const std::string& state) {
-  return state == "active" || state == "overdue" || state == "defaulted";
-}
-
-// Adds (sign 1) or takes back (sign -1) one contract snapshot's share of its shard's figures.
 void add_snapshot(json& shard, const json& snapshot, std::int64_t sign) {
   if (!snapshot.is_object()) return;
   const std::string state = snapshot.value("state", "");
@@ -42,6 +43,8 @@ void add_snapshot(json& shard, const json& snapshot, std::int64_t sign) {
 std::string local_date(const OrgCalendar& calendar, std::int64_t epoch_s) {
   return format_date(calendar.local_date(epoch_s));
 }
+
+namespace {
 
 void apply_contract_event(const events::Event& event, const MoneyKeys& keys,
                           const CalendarOf& calendar_of, AggregateItems& items) {

@@ -81,6 +81,14 @@ struct MoneyKeys {
 // "YYYY-MM-DD"
 std::string format_date(std::chrono::year_month_day d);
 
+// Adds by to object[field] (an integer; object becomes an object if it is not one).
+void bump(nlohmann::json& object, const std::string& field, std::int64_t by);
+// Adds (sign 1) or takes back (sign -1) one contract snapshot's share of its shard's figures
+// (by_state, outstanding, by_bucket, payg_rent).
+void add_snapshot(nlohmann::json& shard, const nlohmann::json& snapshot, std::int64_t sign);
+// The local date ("YYYY-MM-DD") of an instant.
+std::string local_date(const OrgCalendar& calendar, std::int64_t epoch_s);
+
 // Applies event's effect on the figures of keys' generation to items. calendar_of gives the
 // organization's calendar (the local day of a payment or a device change).
 using CalendarOf = std::function<OrgCalendar(const std::string& org_id)>;

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/item_view.h"
 #include "history.h"
+#include "money_facts.h"
 #include "products.h"
 #include "settlement.h"
 
@@ -38,13 +39,14 @@ nlohmann::json public_view(const storage::Item& item) {
 
 struct LoanModule::Impl {
   Impl(LoanDeps deps, LoanOptions options)
-      : ctx(deps, options), products(ctx), contracts(ctx, products), settlement(ctx), history(ctx) {}
+      : ctx(deps, options), products(ctx), contracts(ctx, products), settlement(ctx), history(ctx), money(ctx) {}
 
   Context ctx;
   Products products;
   Contracts contracts;
   Settlement settlement;
   History history;
+  MoneyFacts money;
 
   std::mutex mutex;
   std::condition_variable wake;
@@ -89,6 +91,10 @@ contracts::ContractDirectory& LoanModule::directory() {
 
 contracts::LoanHistory& LoanModule::history() {
   return impl_->history;
+}
+
+contracts::ContractMoneySource& LoanModule::money() {
+  return impl_->money;
 }
 
 std::size_t LoanModule::check_due_contracts() {

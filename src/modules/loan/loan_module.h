@@ -11,6 +11,7 @@
 #include "contracts/organization_directory.h"
 #include "contracts/contract_directory.h"
 #include "contracts/history_sources.h"
+#include "contracts/money_sources.h"
 #include "core/clock.h"
 #include "core/events/dispatcher.h"
 #include "core/events/publisher.h"
@@ -50,6 +51,8 @@ class LoanModule {
   contracts::ContractDirectory& directory();
   // Products and contracts for the warehouse export.
   contracts::LoanHistory& history();
+  // Contracts' snapshots, ledgers and announced installments for `cellfleet insights rebuild`.
+  contracts::ContractMoneySource& money();
 
   // Starts and stops the scheduler. Idempotent.
   void start();

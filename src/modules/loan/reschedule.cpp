@@ -53,6 +53,12 @@ http::Response Contracts::reschedule(http::Request& req) {
     int last_n = 0;
     auto kept = nlohmann::json::array();
     auto closed = nlohmann::json::array();  // numbers of the installments replaced
+    // What contract.installment_due announced of the installments closed here, which the
+    // schedule no longer holds: the insights rebuild counts it as expected on its due date, as
+    // the subscriber did when it was announced.
+    auto closed_announcements =
+        change.contract.value("closed_announcements", nlohmann::json::array());
+    const std::int64_t announced = change.contract.value("announced_through", std::int64_t{-1});
     for (auto inst : installments) {
       last_n = std::max(last_n, inst.at("n").get<int>());
       if (installment_remaining(inst) == 0) {
@@ -60,6 +66,13 @@ http::Response Contracts::reschedule(http::Request& req) {
         continue;
       }
       closed.push_back(inst.at("n"));
+      if (int_field(inst, "n") <= announced) {
+        closed_announcements.push_back(
+            {{"n", inst.at("n")},
+             {"due", inst.at("due")},
+             {"amount", int_field(inst, "principal") + int_field(inst, "interest") +
+                            int_field(inst, "fee")}});
+      }
       principal += int_field(inst, "principal") - int_field(inst, "paid_principal");
       carried += int_field(inst, "fee") - int_field(inst, "paid_fee") + int_field(inst, "penalty") -
                  int_field(inst, "paid_penalty");
@@ -92,6 +105,9 @@ http::Response Contracts::reschedule(http::Request& req) {
       kept.push_back(item);
     }
     installments = kept;
+    if (!closed_announcements.empty()) {
+      change.contract["closed_announcements"] = closed_announcements;
+    }
     const std::int64_t owed_after = outstanding(installments);
     change.lines.push_back({"reschedule",
                             owed_after - owed_before,
