@@ -330,7 +330,9 @@ TEST_CASE("invoice numbers run without gaps across contracts receipts and manual
 
 TEST_CASE("a manual invoice is a draft without a number until it is issued",
           "[integration][invoices]") {
-  auto server = invoice_server(Backend::sqlite);
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = invoice_server(backend);
   auto shop = open_books(server, "manual");
   const auto customer = shop.customer("Dan Kamau", "+254700000004");
   const json body = {{"customer_id", customer},
@@ -386,7 +388,9 @@ TEST_CASE("a manual invoice is a draft without a number until it is issued",
 }
 
 TEST_CASE("draft and open invoices can be voided and paid ones cannot", "[integration][invoices]") {
-  auto server = invoice_server(Backend::sqlite);
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = invoice_server(backend);
   auto shop = open_books(server, "void");
   const auto customer = shop.customer("Esther Achieng", "+254700000005");
   const json lines =
@@ -424,7 +428,9 @@ TEST_CASE("draft and open invoices can be voided and paid ones cannot", "[integr
 
 TEST_CASE("the printable invoice escapes what people typed and formats amounts",
           "[integration][invoices]") {
-  auto server = invoice_server(Backend::sqlite);
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = invoice_server(backend);
   auto shop = open_books(server, "print");
   const auto customer = shop.customer("<script>alert('x')</script>", "+254700000006",
                                       {{"address", "Plot 5 & 6\nRiver Road"}});
@@ -468,7 +474,9 @@ TEST_CASE("the printable invoice escapes what people typed and formats amounts",
 
 TEST_CASE("invoices that cannot be right are refused and change nothing",
           "[integration][invoices]") {
-  auto server = invoice_server(Backend::sqlite);
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = invoice_server(backend);
   auto shop = open_books(server, "badinv");
   const auto customer = shop.customer("Faith Muthoni", "+254700000007");
   const auto other = shop.customer("Grace Akinyi", "+254700000008");

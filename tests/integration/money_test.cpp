@@ -378,7 +378,9 @@ TEST_CASE("the same payment posted three times with one key is one payment",
 }
 
 TEST_CASE("payments that cannot be right are refused and change nothing", "[integration][money]") {
-  auto server = money_server(Backend::sqlite);
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = money_server(backend);
   auto shop = open_shop(server, "badpay");
   const auto customer = shop.customer("Dan Kamau", "+254700000004");
   const auto pack = shop.stocked_pack("BAD-1");
@@ -597,7 +599,9 @@ TEST_CASE("payments committed just before a kill -9 unlock their batteries once 
 
 TEST_CASE("a rescheduled overdue lease runs again and still owes exactly its principal",
           "[integration][money]") {
-  auto server = money_server(Backend::sqlite);
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = money_server(backend);
   auto shop = open_shop(server, "resched");
   const auto customer = shop.customer("Grace Wambui", "+254700000007");
   const auto pack = shop.stocked_pack("RES-1");
@@ -710,7 +714,9 @@ TEST_CASE("a reversed payment is taken back and its battery stops again", "[inte
 
 TEST_CASE("a customer's credit pays the deposit of the next contract and then the dues as they fall",
           "[integration][money]") {
-  auto server = money_server(Backend::sqlite);
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = money_server(backend);
   auto shop = open_shop(server, "credit");
   const auto customer = shop.customer("Ivy Chebet", "+254700000009");
   // Money for a customer without a contract is kept as the customer's credit.
