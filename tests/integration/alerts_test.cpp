@@ -165,7 +165,9 @@ TEST_CASE("a deployed pack that stops reporting gets one no-report alert, ended 
 
 TEST_CASE("alert settings are validated, replace the defaults, and belong to one organization",
           "[integration][alerts]") {
-  auto server = start_server(Backend::sqlite);
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = start_server(backend);
   Api api{server.port()};
   auto a = create_test_org(api, "settings-a");
   auto b = create_test_org(api, "settings-b");

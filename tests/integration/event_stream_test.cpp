@@ -52,7 +52,9 @@ json event_log(const Api& api, const std::string& key) {
 
 TEST_CASE("events published while a stream is open arrive on it in order with their ids",
           "[integration][events][stream]") {
-  auto server = start_server(Backend::sqlite);
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = start_server(backend);
   Api api{server.port()};
   auto org = create_test_org(api, "stream-live");
 
@@ -128,7 +130,9 @@ TEST_CASE("a stream resumed with Last-Event-ID gets exactly the missed events th
 
 TEST_CASE("a stream filtered by type carries only the listed types",
           "[integration][events][stream]") {
-  auto server = start_server(Backend::sqlite);
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = start_server(backend);
   Api api{server.port()};
   auto org = create_test_org(api, "stream-types");
   SseClient packs_only(server.port(), "/v1/events/stream?type=device.updated",
@@ -159,7 +163,9 @@ TEST_CASE("a stream filtered by type carries only the listed types",
 }
 
 TEST_CASE("a stream never carries another organization's events", "[integration][events][stream]") {
-  auto server = start_server(Backend::sqlite);
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = start_server(backend);
   Api api{server.port()};
   auto alpha = create_test_org(api, "stream-alpha");
   auto bravo = create_test_org(api, "stream-bravo");
@@ -251,7 +257,9 @@ TEST_CASE("a stream client that does not read is disconnected and the server sta
 
 TEST_CASE("a malformed or unknown Last-Event-ID is refused with 400",
           "[integration][events][stream]") {
-  auto server = start_server(Backend::sqlite);
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = start_server(backend);
   Api api{server.port()};
   auto org = create_test_org(api, "stream-bad");
   for (const std::string& bad :
