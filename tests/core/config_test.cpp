@@ -37,7 +37,7 @@ TEST_CASE("the defaults are SQLite in ./data on 127.0.0.1:8080", "[config]") {
   CHECK(c.server.max_connections == 10000);
 }
 
-TEST_CASE("the contract scheduler looks every 60 s unless configured; the clock is the system's",
+TEST_CASE("the contract scheduler looks every 60 s unless configured, and the clock is the system's",
           "[config]") {
   Config c = load_config("", {});
   CHECK(c.loans.check_interval_seconds == 60);

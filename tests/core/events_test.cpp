@@ -147,8 +147,8 @@ TEST_CASE("an event redelivered after a crash changes nothing twice", "[events]"
 }
 
 TEST_CASE(
-    "a failing handler is retried, then dead-lettered, while other subjects flow; a retried dead "
-    "letter is delivered",
+    "a failing handler is retried, then dead-lettered, while other subjects flow, and a retried "
+    "dead letter is delivered",
     "[events]") {
   for (const auto& backend : event_backends()) {
     DYNAMIC_SECTION(backend) {

@@ -270,7 +270,7 @@ TEST_CASE("a pack can fetch and acknowledge only its own commands", "[integratio
 }
 
 TEST_CASE(
-    "a repeated Idempotency-Key replays the first answer; reusing it for another request "
+    "a repeated Idempotency-Key replays the first answer, and reusing it for another request "
     "is refused",
     "[integration][commands]") {
   auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);

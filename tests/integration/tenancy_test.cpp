@@ -161,15 +161,17 @@ std::string body_for(const std::string& method) {
   return method == "POST" || method == "PATCH" ? "{}" : "";
 }
 
-ServerProcess tenancy_server(std::map<std::string, std::string> env = {}) {
-  env["CELLFLEET_PLATFORM_ADMIN_TOKEN"] = kPlatformToken;
-  return ServerProcess({}, env);
+ServerProcess tenancy_server(std::map<std::string, std::string> env = {},
+                             Backend backend = Backend::sqlite) {
+  return start_server(backend, std::move(env));
 }
 }  // namespace
 
 TEST_CASE("another organization's credentials never reach an organization's resources",
           "[integration][tenancy]") {
-  auto server = tenancy_server();
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = tenancy_server({}, backend);
   Api api{server.port()};
   Org a = make_org(api, "alpha");
   Org b = make_org(api, "bravo");
@@ -227,7 +229,9 @@ TEST_CASE("another organization's credentials never reach an organization's reso
 }
 
 TEST_CASE("each role gets exactly what the route table grants", "[integration][tenancy]") {
-  auto server = tenancy_server();
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = tenancy_server({}, backend);
   Api api{server.port()};
   Org a = make_org(api, "alpha");
   std::map<std::string, std::string> callers = a.role_keys;
@@ -329,8 +333,10 @@ TEST_CASE("an idle session expires, a used one slides", "[integration][tenancy]"
   CHECK(api.call("GET", "/v1/auth/me", token).status == 401);
 }
 
-TEST_CASE("a revoked API key fails at once; an expired one too", "[integration][tenancy]") {
-  auto server = tenancy_server();
+TEST_CASE("a revoked API key fails at once, and so does a wrong secret", "[integration][tenancy]") {
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = tenancy_server({}, backend);
   Api api{server.port()};
   Org a = make_org(api, "alpha");
   auto created =
@@ -360,8 +366,10 @@ TEST_CASE("a revoked API key fails at once; an expired one too", "[integration][
 TEST_CASE("an API key stops working the second it expires, even one used a moment before",
           "[integration][tenancy]") {
   // A long key cache, so that only the expiry check (by the server's own clock) can refuse it.
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
   auto server = tenancy_server(
-      {{"CELLFLEET_TESTING_CLOCK", "adjustable"}, {"CELLFLEET_AUTH_KEY_CACHE_MS", "60000"}});
+      {{"CELLFLEET_TESTING_CLOCK", "adjustable"}, {"CELLFLEET_AUTH_KEY_CACHE_MS", "60000"}}, backend);
   Api api{server.port()};
   Org a = make_org(api, "alpha");
   // The adjustable clock starts at real time: an hour from now, by this process's clock.
@@ -385,7 +393,9 @@ TEST_CASE("an API key stops working the second it expires, even one used a momen
 
 TEST_CASE("a suspended organization's credentials get 403, a deleted one's 401",
           "[integration][tenancy]") {
-  auto server = tenancy_server();
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = tenancy_server({}, backend);
   Api api{server.port()};
   Org a = make_org(api, "alpha");
   Org b = make_org(api, "bravo");
@@ -469,7 +479,9 @@ TEST_CASE("no secret ever reaches the log", "[integration][tenancy]") {
 
 TEST_CASE("state changes are in the audit log, filterable by actor and subject",
           "[integration][tenancy]") {
-  auto server = tenancy_server();
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = tenancy_server({}, backend);
   Api api{server.port()};
   Org a = make_org(api, "alpha");
   auto user = api.call("POST", "/v1/users", a.owner_key,
