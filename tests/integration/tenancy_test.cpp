@@ -261,7 +261,9 @@ TEST_CASE("each role gets exactly what the route table grants", "[integration][t
 }
 
 TEST_CASE("login does not reveal accounts and is throttled", "[integration][tenancy]") {
-  auto server = tenancy_server({{"CELLFLEET_AUTH_LOGIN_MAX_FAILURES_PER_ACCOUNT", "3"}});
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = tenancy_server({{"CELLFLEET_AUTH_LOGIN_MAX_FAILURES_PER_ACCOUNT", "3"}}, backend);
   Api api{server.port()};
   make_org(api, "alpha");
   auto attempt = [&](const std::string& email, const std::string& password) {
@@ -284,7 +286,9 @@ TEST_CASE("login does not reveal accounts and is throttled", "[integration][tena
 
 TEST_CASE("a session works until logout, and disabling a user ends its sessions",
           "[integration][tenancy]") {
-  auto server = tenancy_server();
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = tenancy_server({}, backend);
   Api api{server.port()};
   Org a = make_org(api, "alpha");
   auto login = [&] {
@@ -315,7 +319,9 @@ TEST_CASE("a session works until logout, and disabling a user ends its sessions"
 }
 
 TEST_CASE("an idle session expires, a used one slides", "[integration][tenancy]") {
-  auto server = tenancy_server({{"CELLFLEET_AUTH_SESSION_IDLE_SECONDS", "4"}});
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = tenancy_server({{"CELLFLEET_AUTH_SESSION_IDLE_SECONDS", "4"}}, backend);
   Api api{server.port()};
   make_org(api, "alpha");
   auto res =
@@ -369,7 +375,8 @@ TEST_CASE("an API key stops working the second it expires, even one used a momen
   auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
   INFO("backend " << backend_name(backend));
   auto server = tenancy_server(
-      {{"CELLFLEET_TESTING_CLOCK", "adjustable"}, {"CELLFLEET_AUTH_KEY_CACHE_MS", "60000"}}, backend);
+      {{"CELLFLEET_TESTING_CLOCK", "adjustable"}, {"CELLFLEET_AUTH_KEY_CACHE_MS", "60000"}},
+      backend);
   Api api{server.port()};
   Org a = make_org(api, "alpha");
   // The adjustable clock starts at real time: an hour from now, by this process's clock.
@@ -384,8 +391,8 @@ TEST_CASE("an API key stops working the second it expires, even one used a momen
   REQUIRE(created.status == 201);
   const std::string key = created.json()["key"];
   CHECK(api.call("GET", "/v1/auth/me", key).status == 200);
-  auto advanced = api.call("POST", "/v1/testing/clock", kPlatformToken,
-                           json{{"advance_seconds", 3601}}.dump());
+  auto advanced =
+      api.call("POST", "/v1/testing/clock", kPlatformToken, json{{"advance_seconds", 3601}}.dump());
   REQUIRE(advanced.status == 200);
   CHECK(api.call("GET", "/v1/auth/me", key).status == 401);
   CHECK(api.call("GET", "/v1/auth/me", a.owner_key).status == 200);  // a key without expiry
@@ -418,7 +425,9 @@ TEST_CASE("a suspended organization's credentials get 403, a deleted one's 401",
 
 TEST_CASE("creating an organization validates every field and refuses a taken slug",
           "[integration][tenancy]") {
-  auto server = tenancy_server();
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = tenancy_server({}, backend);
   Api api{server.port()};
   make_org(api, "alpha");
   auto bad = api.call(
