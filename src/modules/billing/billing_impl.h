@@ -60,6 +60,14 @@ inline std::string phone(const std::string& org_id, const std::string& phone) {
   return "org#" + org_id + "#customers#phone#" + phone;
 }
 inline constexpr const char* kPhoneSk = "phone";
+inline std::string payment(const std::string& org_id, const std::string& payment_id) {
+  return "org#" + org_id + "#payment#" + payment_id;
+}
+inline constexpr const char* kPaymentSk = "payment";
+// The gsi1 partition listing every payment of the organization in id order.
+inline std::string payments(const std::string& org_id) {
+  return "org#" + org_id + "#payments";
+}
 }  // namespace keys
 
 inline constexpr const char* kTable = "entities";

@@ -6,15 +6,14 @@ namespace cellfleet::billing {
 
 contracts::PaymentPage PaymentFacts::payments(const std::string& org_id,
                                               const std::string& cursor) {
-  // payments.cpp lists every payment of the organization in id order there.
-  auto page = contracts::gsi1_page(ctx_.store, kTable, "org#" + org_id + "#payments", cursor, 1000);
+  auto page = contracts::gsi1_page(ctx_.store, kTable, keys::payments(org_id), cursor, 1000);
   contracts::PaymentPage out;
   out.next_cursor = std::move(page.next_cursor);
   out.payments.reserve(page.items.size());
   for (const auto& listed : page.items) {
     // The index copy may lag a reversal on DynamoDB: read the payment item itself.
     const std::string id = listed.at("id");
-    auto p = ctx_.store.get(kTable, {"org#" + org_id + "#payment#" + id, "payment"});
+    auto p = ctx_.store.get(kTable, {keys::payment(org_id, id), keys::kPaymentSk});
     if (!p) continue;
     contracts::PaymentFacts facts;
     facts.id = p->at("id").get<std::string>();

@@ -16,9 +16,6 @@ namespace {
 constexpr std::int64_t kMaxAmount = 1'000'000'000'000;  // minor units
 constexpr std::int64_t kFutureSkewSeconds = 300;
 
-std::string payment_pk(const std::string& org_id, const std::string& id) {
-  return "org#" + org_id + "#payment#" + id;
-}
 std::string reference_pk(const std::string& org_id, const std::string& method,
                          const std::string& reference) {
   return "org#" + org_id + "#payref#" + method + "#" + reference;
@@ -45,7 +42,8 @@ std::optional<storage::Item> Payments::by_reference(const std::string& org_id,
                                                     const std::string& reference) const {
   auto claim = ctx_.store.get(kTable, {reference_pk(org_id, method, reference), "payref"});
   if (!claim) return std::nullopt;
-  return ctx_.store.get(kTable, {payment_pk(org_id, claim->at("payment_id")), "payment"});
+  return ctx_.store.get(kTable,
+                        {keys::payment(org_id, claim->at("payment_id")), keys::kPaymentSk});
 }
 
 storage::Item Payments::append(storage::WriteBatch& batch, const std::string& org_id,
@@ -86,8 +84,8 @@ storage::Item Payments::append(storage::WriteBatch& batch, const std::string& or
 
   const std::int64_t now = ctx_.clock.epoch_seconds();
   const std::string id = ctx_.ids.next("pay");
-  storage::Item item = {{"pk", payment_pk(org_id, id)},
-                        {"sk", "payment"},
+  storage::Item item = {{"pk", keys::payment(org_id, id)},
+                        {"sk", keys::kPaymentSk},
                         {"id", id},
                         {"org_id", org_id},
                         {"amount", p.amount},
@@ -99,7 +97,7 @@ storage::Item Payments::append(storage::WriteBatch& batch, const std::string& or
                         {"received_at", format_utc(p.received_at.value_or(now))},
                         {"recorded_at", format_utc(now)},
                         {"recorded_by", actor},
-                        {"gsi1pk", "org#" + org_id + "#payments"},
+                        {"gsi1pk", keys::payments(org_id)},
                         {"gsi1sk", id},
                         {"gsi2pk", customer_payments(org_id, customer_id)},
                         {"gsi2sk", id}};
@@ -188,7 +186,7 @@ storage::Item Payments::payment_of(const http::Request& req) const {
   const std::string id = req.param("payment_id");
   std::optional<storage::Item> item;
   if (is_id(id, "pay")) {
-    item = ctx_.store.get(kTable, {payment_pk(req.caller().org_id, id), "payment"});
+    item = ctx_.store.get(kTable, {keys::payment(req.caller().org_id, id), keys::kPaymentSk});
   }
   if (!item) throw Error(ErrorKind::not_found, "no payment " + id);
   return *item;
@@ -221,7 +219,7 @@ http::Response Payments::reverse(http::Request& req) {
                         {"reversal_reason", reason},
                         {"version", version + 1}};
   storage::WriteBatch batch;
-  batch.ops.push_back(storage::Update{kTable, {payment.at("pk"), "payment"}, set, {},
+  batch.ops.push_back(storage::Update{kTable, {payment.at("pk"), keys::kPaymentSk}, set, {},
                                       payment.contains("version")
                                           ? storage::Condition::version_is(version)
                                           : storage::Condition::must_exist()});
@@ -252,7 +250,7 @@ http::Response Payments::list(http::Request& req) {
     q.partition = customer_payments(org_id, *customer);
   } else {
     q.index = "gsi1";
-    q.partition = "org#" + org_id + "#payments";
+    q.partition = keys::payments(org_id);
   }
   auto page = http::query_page(ctx_.store, q, page_req);
   auto items = nlohmann::json::array();

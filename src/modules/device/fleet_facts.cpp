@@ -1,17 +1,12 @@
 #include "fleet_facts.h"
 
 #include "command_items.h"
+#include "contracts/history_sources.h"
 
 namespace cellfleet::device {
 
 contracts::PackFactsPage FleetFacts::packs(const std::string& org_id, const std::string& cursor) {
-  storage::Query q;
-  q.table = kTable;
-  q.index = "gsi1";
-  q.partition = keys::devices(org_id);
-  q.limit = 500;
-  q.cursor = cursor;
-  auto page = ctx_.store.query(q);
+  auto page = contracts::gsi1_page(ctx_.store, kTable, keys::devices(org_id), cursor, 500);
   contracts::PackFactsPage out;
   out.next_cursor = std::move(page.next_cursor);
   for (const auto& device : page.items) {
@@ -25,7 +20,8 @@ contracts::PackFactsPage FleetFacts::packs(const std::string& org_id, const std:
       facts.online = latest->value("online", false);
       if (latest->contains("soh_pct")) facts.soh_pct = latest->at("soh_pct").get<std::int64_t>();
     }
-    if (auto lock = ctx_.store.get(kTable, {pk, command_items::kLockSk}); lock && lock->contains("reported")) {
+    if (auto lock = ctx_.store.get(kTable, {pk, command_items::kLockSk});
+        lock && lock->contains("reported")) {
       facts.lock = lock->at("reported").at("state").get<std::string>();
     }
     // The alert state item (alerts.h): {"open": {kind: alert id}}.
