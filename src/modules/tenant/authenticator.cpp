@@ -106,11 +106,12 @@ Principal TenantModule::Impl::authenticate_api_key(std::string_view token,
   Principal p{Principal::Kind::api_key, key->at("org_id"), key->at("id"),
               parse_role(key->at("role").get<std::string>()).value_or(Role::viewer), ""};
   check_org(p.org_id);  // a suspended or deleted organization is not cached: it throws here
-  KeyCache::Entry entry{p, std::nullopt, key->value("last_used", std::int64_t{0}), key->at("pk"),
-                        steady_now + key_cache.ttl()};
+  const std::int64_t last_used = key->value("last_used", std::int64_t{0});
+  const std::string key_pk = key->at("pk");
+  KeyCache::Entry entry{p, std::nullopt, last_used, key_pk, steady_now + key_cache.ttl()};
   if (key->contains("expires")) entry.expires = key->at("expires").get<std::int64_t>();
   key_cache.insert(token_hash, std::move(entry), generation);
-  touch(key->at("pk"), key->value("last_used", std::int64_t{0}));
+  touch(key_pk, last_used);
   return p;
 }
 

@@ -4,10 +4,10 @@
 //
 // Bounded staleness: an entry is used for at most `ttl` of real time. Within this process every
 // tenant write but the audit log's (a revoked key, a suspended or deleted organization, a user
-// changed, a login) clears the cache
-// first and again once committed, so a change made here applies to the next request; another
-// instance (DynamoDB behind a load balancer) sees it within ttl. A lookup that raced a clear
-// (read before it, inserted after it) is not kept: insert() names the generation it started in.
+// changed, a login) clears the cache first and again once committed, so a change made here
+// applies to the next request; another instance (DynamoDB behind a load balancer) sees it within
+// ttl. A lookup that raced a clear (read before it, inserted after it) is not kept: insert()
+// names the generation it started in.
 #include <chrono>
 #include <cstdint>
 #include <mutex>
