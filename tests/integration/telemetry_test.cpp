@@ -21,12 +21,6 @@ namespace {
 constexpr std::int64_t kMinute = 60'000;
 constexpr std::int64_t kHour = 60 * kMinute;
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // A whole hour some hours ago: readings of a test sit in the past, inside the retention.
 std::int64_t hours_ago(int hours) {
   return (now_ms() / kHour - hours) * kHour;

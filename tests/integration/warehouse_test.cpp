@@ -29,21 +29,6 @@ namespace {
 
 constexpr std::int64_t kHour = 3'600'000;
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string iso(std::int64_t ms) {
-  const std::time_t seconds = ms / 1000;
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char text[40];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
-
 // The start of the UTC day three days ago: readings at +1 h, +2 h... are older than the 48-hour
 // hot window, inside the retention, and on one UTC day.
 std::int64_t day_three_days_ago() {
@@ -78,7 +63,8 @@ void post_readings(const Shop& shop, const std::string& pack, const std::vector<
 }
 
 json reading(std::int64_t at_ms, int soh_permille) {
-  return {{"at", iso(at_ms)}, {"soc", 80.0}, {"voltage", 51.2}, {"soh", soh_permille / 10.0}};
+  return {
+      {"at", rfc3339_ms(at_ms)}, {"soc", 80.0}, {"voltage", 51.2}, {"soh", soh_permille / 10.0}};
 }
 
 // Pays a lease's deposit, waits until the loan module applied it.
@@ -236,7 +222,7 @@ TEST_CASE(
   const auto env = warehouse_env(backend);
   ServerProcess server({}, env);
   const std::int64_t day = day_three_days_ago();
-  const std::string month = iso(day).substr(0, 7);
+  const std::string month = rfc3339_ms(day).substr(0, 7);
 
   // Organization A: two packs of two models with old readings (and one still in the hot window),
   // a lease paid off, a lease cancelled after its deposit and a reversed payment.
@@ -383,7 +369,7 @@ TEST_CASE(
     const auto queries = documented_queries();
     REQUIRE(queries.size() == 3);
     Db db(warehouse);
-    const std::string this_month = iso(now_ms()).substr(0, 7);
+    const std::string this_month = rfc3339_ms(now_ms()).substr(0, 7);
 
     // Monthly collections: A received 20,000 + 80,000 + 20,000 + 5,000 and reversed 5,000.
     const auto collections = db.rows(queries[0]);

@@ -141,6 +141,12 @@ ServerProcess start_server(Backend backend, std::map<std::string, std::string> e
   return ServerProcess({}, all);
 }
 
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 std::string rfc3339_ms(std::int64_t epoch_ms) {
   const std::time_t seconds = epoch_ms / 1000;
   std::tm tm{};

@@ -45,6 +45,8 @@ std::string issue_credential(const Api& api, const std::string& key, const std::
 
 // An instant as the API writes it: "2026-11-26T09:30:00.250Z".
 std::string rfc3339_ms(std::int64_t epoch_ms);
+// This process's wall clock in epoch milliseconds (a server in test mode starts from the same).
+std::int64_t now_ms();
 
 enum class Backend { sqlite, dynamodb };
 const char* backend_name(Backend backend);
