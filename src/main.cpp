@@ -189,6 +189,7 @@ storage::SqliteOptions sqlite_options(const Config& config, Logger* log) {
   o.synchronous = config.sqlite.synchronous;
   o.cache_mib = static_cast<int>(config.sqlite.cache_mib);
   o.mmap_mib = static_cast<int>(config.sqlite.mmap_mib);
+  o.checkpoint_pages = static_cast<int>(config.sqlite.checkpoint_pages);
   if (log) {
     o.ttl_purge_interval = std::chrono::seconds(config.sqlite.ttl_purge_interval_seconds);
     o.on_purge_error = [log](const std::exception& e) {
@@ -223,6 +224,7 @@ device::DeviceOptions device_options(const Config& c) {
   o.online_minutes = c.insights.online_minutes;
   o.command_expiry_hours = c.devices.command_expiry_hours;
   o.command_redelivery_seconds = c.devices.command_redelivery_seconds;
+  o.pack_cache_ms = c.devices.pack_cache_ms;
   return o;
 }
 

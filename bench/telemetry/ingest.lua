@@ -22,14 +22,17 @@ local THREAD_SPAN_MS = 6 * 3600 * 1000  -- each wrk thread's own range of readin
 local pool = {}  -- pool[b][r] = { text before the time, text after it } of reading r of body b
 local batch, next_ms, cursor = 0, 0, 1
 
--- One reading of a 48 V pack in a city fleet, every measurement the API knows.
-local function reading_after_time()
+-- One reading of a 48 V pack in a city fleet, every measurement the API knows. The state of health
+-- is the pack's own (pack is its line in IDS), the same in every reading, as a battery's health
+-- moves by a percent over months: a random one per reading would make nearly every reading a
+-- device.soh_changed event, which no fleet sends.
+local function reading_after_time(pack)
   return string.format(
     '","soc":%.1f,"voltage":%.3f,"current":%.3f,"temperature":%.1f,"cycles":%d,"soh":%.1f,' ..
     '"lat":%.5f,"lon":%.5f}',
     math.random(50, 1000) / 10, math.random(48000, 54600) / 1000,
     math.random(-30000, 30000) / 1000, math.random(150, 400) / 10, math.random(100, 900),
-    math.random(850, 1000) / 10, -1.2921 + math.random(-1000, 1000) / 10000,
+    85 + (pack * 37) % 150 / 10, -1.2921 + math.random(-1000, 1000) / 10000,
     36.8219 + math.random(-1000, 1000) / 10000)
 end
 
@@ -42,8 +45,9 @@ function init(args)
   for b = 1, math.max(1, math.ceil(POOL_READINGS / batch)) do
     local body = {}
     for r = 1, batch do
-      local before = (r > 1 and "," or "") .. '{"device_id":"' .. ids[math.random(#ids)] .. '","at":"'
-      body[r] = { before, reading_after_time() }
+      local pack = math.random(#ids)
+      local before = (r > 1 and "," or "") .. '{"device_id":"' .. ids[pack] .. '","at":"'
+      body[r] = { before, reading_after_time(pack) }
     end
     pool[b] = body
   end

@@ -137,6 +137,10 @@ const std::vector<Setting>& settings() {
                             "filled only as pages are read"));
     t.push_back(int_setting("sqlite", "mmap_mib", &C::sqlite, &C::Sqlite::mmap_mib, 0, 1 << 20,
                             "Memory-mapped reads of the database file, MiB (0: off)"));
+    t.push_back(int_setting(
+        "sqlite", "checkpoint_pages", &C::sqlite, &C::Sqlite::checkpoint_pages, 100, 1000000,
+        "WAL pages a commit may leave before it copies them into the database "
+        "(PRAGMA wal_autocheckpoint); a page written many times is copied once"));
     t.push_back(int_setting("sqlite", "ttl_purge_interval_seconds", &C::sqlite,
                             &C::Sqlite::ttl_purge_interval_seconds, 1, 86400,
                             "How often expired items are deleted"));
@@ -245,6 +249,11 @@ const std::vector<Setting>& settings() {
                             &C::Devices::command_redelivery_seconds, 1, 86400,
                             "A delivered command the pack has not acknowledged is delivered again "
                             "after this long (once per period)"));
+    t.push_back(int_setting("devices", "pack_cache_ms", &C::devices, &C::Devices::pack_cache_ms, 0,
+                            86'400'000,
+                            "How long telemetry ingest keeps a pack's serial, state and nominal "
+                            "voltage before reading it again (0: every request); another "
+                            "instance's changes apply within this time"));
     t.push_back(int_setting("loans", "check_interval_seconds", &C::loans,
                             &C::Loans::check_interval_seconds, 1, 3600,
                             "How often the scheduler looks for credit that ran out and "

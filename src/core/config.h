@@ -38,6 +38,7 @@ struct Config {
     std::int64_t ttl_purge_interval_seconds = 60;
     std::int64_t cache_mib = 32;
     std::int64_t mmap_mib = 0;
+    std::int64_t checkpoint_pages = 1000;
   } sqlite;
   struct Dynamodb {
     std::string region = "us-east-1";
@@ -79,6 +80,7 @@ struct Config {
     std::int64_t check_interval_seconds = 60;
     std::int64_t command_expiry_hours = 7 * 24;
     std::int64_t command_redelivery_seconds = 60;
+    std::int64_t pack_cache_ms = 60'000;
   } devices;
   struct Loans {
     std::int64_t check_interval_seconds = 60;

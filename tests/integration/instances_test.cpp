@@ -1,5 +1,6 @@
 // Several `cellfleet serve` processes on one DynamoDB: each event's effect is applied exactly
 // once, even when one process is killed with events still to deliver.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <mutex>
@@ -93,6 +94,63 @@ TEST_CASE("two servers on one DynamoDB apply 500 events exactly once though one 
   auto dead = one.call("GET", "/v1/admin/dead-letters", kPlatformToken);
   REQUIRE(dead.status == 200);
   CHECK(dead.json()["items"].empty());
+}
+
+TEST_CASE(
+    "two servers on one DynamoDB take a pack's readings in turn, and its latest state is the "
+    "newest",
+    "[integration][dynamodb][telemetry]") {
+  // Each server remembers what it last wrote of the pack's latest state (latest_memory.h); the
+  // other server's writes make that stale, and a stale memory must cost a read, never a wrong
+  // state or a lost event.
+  auto env = backend_env(Backend::dynamodb);
+  env["CELLFLEET_PLATFORM_ADMIN_TOKEN"] = kPlatformToken;
+  ServerProcess first({}, env);
+  ServerProcess second({}, env);
+  Api one{first.port()};
+  Api two{second.port()};
+  auto org = create_test_org(one, "turns");
+  const auto& key = org.owner_key;
+  const auto id = create_pack(one, key, pack_fields("TURN-1"));
+  const std::int64_t t0 = now_ms() - 60'000;
+  auto post = [&](const Api& api, std::int64_t at, int soh) {
+    const json body = {
+        {"readings",
+         json::array({{{"device_id", id}, {"at", rfc3339_ms(at)}, {"soc", 50}, {"soh", soh}}})}};
+    auto res = api.call("POST", "/v1/telemetry", key, body.dump());
+    INFO(res.body);
+    REQUIRE(res.status == 200);
+  };
+  auto last_seen = [&](const Api& api) {
+    auto res = api.call("GET", "/v1/devices/" + id, key);
+    REQUIRE(res.status == 200);
+    return res.json()["latest"]["last_seen"].get<std::string>();
+  };
+
+  post(one, t0, 90);         // one remembers version 1
+  post(two, t0 + 1000, 90);  // two reads it, writes version 2
+  post(one, t0 + 2000, 89);  // one's memory is stale: its write fails, it reads and writes again
+  CHECK(last_seen(two) == rfc3339_ms(t0 + 2000));
+  post(two, t0 + 1500, 80);  // older than the stored reading: no change, wherever it lands
+  post(one, t0 + 500, 70);
+  CHECK(last_seen(one) == rfc3339_ms(t0 + 2000));
+  post(two, t0 + 3000, 89);  // two's memory (version 2) is stale too
+  CHECK(last_seen(one) == rfc3339_ms(t0 + 3000));
+
+  // Every change of health is one event, in order, from whichever server saw it: 90 then 89.
+  auto events = one.call("GET", "/v1/events?limit=100&type=device.soh_changed", key);
+  REQUIRE(events.status == 200);
+  const auto items = events.json()["items"];
+  REQUIRE(items.size() == 2);
+  std::vector<json> changes;
+  for (const auto& e : items) changes.push_back(e["data"]);
+  std::sort(changes.begin(), changes.end(),
+            [](const json& a, const json& b) { return a.value("from", 0) < b.value("from", 0); });
+  CHECK(changes[0] == json{{"to", 90}});
+  CHECK(changes[1] == json{{"from", 90}, {"to", 89}});
+  auto online = one.call("GET", "/v1/events?limit=100&type=device.online", key);
+  REQUIRE(online.status == 200);
+  CHECK(online.json()["items"].size() == 1);
 }
 
 TEST_CASE("the fleet dashboard counts packs by state from events, per organization",

@@ -531,6 +531,50 @@ TEST_CASE("a retired pack takes no readings", "[integration][telemetry]") {
   CHECK(history(api, key, id, t0 - kHour, t0 + kHour).empty());
 }
 
+TEST_CASE("a pack renamed or retired after it reported is resolved anew on the next batch",
+          "[integration][telemetry]") {
+  // Ingest keeps what it read of a pack (pack_cache.h); an edit or a retirement must not wait for
+  // that to expire.
+  auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
+  INFO("backend " << backend_name(backend));
+  auto server = start_server(backend);
+  Api api{server.port()};
+  auto org = create_test_org(api, "volta");
+  const auto& key = org.role_keys.at("operator");
+  const auto id = create_pack(api, key, pack_fields("SN-FIRST"));
+  const auto t0 = hours_ago(1);
+  auto first = post(api, key,
+                    {reading(t0, {{"device_id", id}, {"soc", 10}}),
+                     reading(t0 + 1000, {{"serial", "SN-FIRST"}, {"soc", 11}})});
+  INFO(first.body);
+  REQUIRE(first.status == 200);
+
+  auto renamed = api.call("PATCH", "/v1/devices/" + id, key,
+                          json{{"serial", "SN-SECOND"}, {"nominal_voltage_mv", 60'000}}.dump(),
+                          {{"If-Match", "\"1\""}});
+  INFO(renamed.body);
+  REQUIRE(renamed.status == 200);
+  auto old_name = post(api, key, {reading(t0 + 2000, {{"serial", "SN-FIRST"}, {"soc", 12}})});
+  CHECK(old_name.status == 400);
+  CHECK(fields_of(old_name.json()["errors"]) == std::vector<std::string>{"readings/0/serial"});
+  // The new nominal voltage judges the next reading: 46 V is under 80 % (+2 %) of 60 V.
+  auto new_name =
+      post(api, key, {reading(t0 + 3000, {{"serial", "SN-SECOND"}, {"voltage", 46.0}})});
+  INFO(new_name.body);
+  CHECK(new_name.status == 200);
+  auto alerts = api.call("GET", "/v1/alerts?status=open&kind=low_voltage", key);
+  REQUIRE(alerts.status == 200);
+  CHECK(alerts.json()["items"].size() == 1);
+
+  auto retired = api.call("POST", "/v1/devices/" + id + "/transitions", key,
+                          R"({"to":"retired","reason":"end of life"})");
+  REQUIRE(retired.status == 200);
+  auto after = post(api, key, {reading(t0 + 4000, {{"device_id", id}, {"soc", 13}})});
+  CHECK(after.status == 400);
+  CHECK_THAT(after.body, Catch::Contains("retired"));
+  CHECK(history(api, key, id, t0 - kHour, t0 + kHour).size() == 3);
+}
+
 TEST_CASE("history returns a time range in order, a page at a time", "[integration][telemetry]") {
   auto backend = GENERATE(Backend::sqlite, Backend::dynamodb);
   INFO("backend " << backend_name(backend));

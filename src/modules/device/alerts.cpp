@@ -1,5 +1,8 @@
 #include "alerts.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -85,9 +88,21 @@ AlertThresholds Alerts::thresholds(const std::string& org_id) const {
 void Alerts::on_latest_reading(const std::string& org_id, const storage::Item& device,
                                const Reading& r, const AlertThresholds& t) {
   const std::string device_id = device.at("id");
-  auto state = ctx_.store.get(kTable, {keys::device(org_id, device_id), kStateSk});
-  auto is_open = [&state](const std::string& kind) {
-    return state && state->contains("open") && (*state)["open"].contains(kind);
+  // The kinds open, as the pack cache has them, else as stored (and kept there). apply() reads
+  // the state again before it writes, so a stale "open" costs a read, never a wrong write.
+  const auto now = std::chrono::steady_clock::now();
+  auto open = ctx_.packs.find_open_alerts(org_id, device_id, now);
+  if (!open) {
+    const auto generation = ctx_.packs.generation();
+    auto state = ctx_.store.get(kTable, {keys::device(org_id, device_id), kStateSk});
+    open.emplace();
+    if (state && state->contains("open")) {
+      for (const auto& [kind, alert_id] : state->at("open").items()) open->push_back(kind);
+    }
+    ctx_.packs.store_open_alerts(org_id, device_id, *open, generation, now);
+  }
+  auto is_open = [&open](const std::string& kind) {
+    return std::find(open->begin(), open->end(), kind) != open->end();
   };
   auto decide = [&](const std::string& kind, Verdict verdict, const nlohmann::json& detail) {
     if (verdict == Verdict::open && !is_open(kind)) apply(org_id, device_id, kind, true, detail);
@@ -171,11 +186,16 @@ void Alerts::apply(const std::string& org_id, const std::string& device_id, cons
     ctx_.events.publish(batch, org_id,
                         should_be_open ? "device.alert_opened" : "device.alert_resolved", device_id,
                         {{"alert_id", alert_id}, {"kind", kind}, {"detail", detail}});
+    ctx_.packs.forget_open_alerts(org_id, device_id);  // and again once committed
     try {
       ctx_.events.commit(batch);
+      ctx_.packs.forget_open_alerts(org_id, device_id);
       return;
     } catch (const storage::ConditionFailed&) {
       // Another request changed this pack's alerts meanwhile: read again and decide again.
+    } catch (...) {
+      ctx_.packs.forget_open_alerts(org_id, device_id);  // the write may have landed
+      throw;
     }
   }
   ctx_.log.warn("alert state kept changing; gave up this time",

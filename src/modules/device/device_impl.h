@@ -33,6 +33,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "device_module.h"
+#include "pack_cache.h"
 #include "storage/store.h"
 
 namespace cellfleet::device {
@@ -74,7 +75,8 @@ struct Context {
         log(log),
         events(events),
         organizations(organizations),
-        ids(clock) {}
+        ids(clock),
+        packs(std::chrono::milliseconds(options.pack_cache_ms)) {}
 
   storage::Store& store;
   const Clock& clock;
@@ -83,6 +85,9 @@ struct Context {
   events::Publisher& events;
   contracts::OrganizationDirectory& organizations;
   IdGenerator ids;
+  // What ingest needs of each pack; forget a pack around every change of its serial, nominal
+  // voltage or retirement, and of its removal.
+  PackCache packs;
 
   std::optional<storage::Item> find_device(const std::string& org_id,
                                            const std::string& device_id) const;

@@ -176,8 +176,11 @@ http::Response Registry::import(http::Request& req) {
                             {{"serial", item.at("serial")},
                              {"state", item.at("state")},
                              {"reason", "import rolled back"}});
+        ctx_.packs.forget(caller.org_id, item.at("id"));  // and again once committed
       }
       ctx_.events.commit(undo);
+      for (std::size_t i = start; i < end; ++i)
+        ctx_.packs.forget(caller.org_id, created[i].at("id"));
     }
     throw Error(ErrorKind::conflict,
                 "a serial of this import was registered by another request meanwhile; nothing "

@@ -115,11 +115,14 @@ http::Response Registry::transition(http::Request& req) {
 
   storage::WriteBatch batch;
   append_state_change(ctx_, batch, caller.org_id, device, to, reason, caller.actor(), contract_id);
+  const std::string id = device.at("id");
+  ctx_.packs.forget(caller.org_id, id);  // and again once committed: see pack_cache.h
   try {
     ctx_.events.commit(batch);
   } catch (const storage::ConditionFailed&) {
     throw Error(ErrorKind::conflict, "the pack changed meanwhile; read it again and retry");
   }
+  ctx_.packs.forget(caller.org_id, id);
   return http::with_etag(http::Response::json(200, device_view(device)), device);
 }
 

@@ -138,12 +138,14 @@ http::Response Registry::update(http::Request& req) {
     if (set.contains(carried)) data[carried] = set[carried];
   }
   ctx_.events.publish(batch, caller.org_id, "device.updated", id, std::move(data));
+  ctx_.packs.forget(caller.org_id, id);  // and again once committed: see pack_cache.h
   try {
     ctx_.events.commit(batch);
   } catch (const storage::ConditionFailed& e) {
     if (new_serial && e.op_index == 0) throw serial_taken(set.at("serial"));
     throw Error(ErrorKind::conflict, "the pack changed meanwhile; read it again and retry");
   }
+  ctx_.packs.forget(caller.org_id, id);
   for (auto& [name, value] : set.items()) device[name] = value;
   return http::with_etag(http::Response::json(200, device_view(device)), device);
 }

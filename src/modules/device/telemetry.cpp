@@ -13,6 +13,15 @@ constexpr int kLatestAttempts = 5;
 storage::Key latest_key(const std::string& org_id, const std::string& device_id) {
   return {keys::device(org_id, device_id), keys::kLatestSk};
 }
+
+LatestMemory::Facts facts_of(const storage::Item& latest) {
+  LatestMemory::Facts facts;
+  facts.version = latest.at("version").get<std::int64_t>();
+  facts.at_ms = latest.at("reading").at("at").get<std::int64_t>();
+  if (latest.contains("soh_pct")) facts.soh_pct = latest.at("soh_pct").get<std::int64_t>();
+  facts.online = latest.value("online", false);
+  return facts;
+}
 }  // namespace
 
 std::optional<nlohmann::json> latest_view(const Context& ctx, const std::string& org_id,
@@ -33,24 +42,33 @@ void Telemetry::advance_latest(const std::string& org_id, const std::vector<Newe
       ctx_.clock.epoch_millis() - ctx_.options.online_minutes * 60'000;
   for (int attempt = 1; attempt <= kLatestAttempts && !pending.empty(); ++attempt) {
     std::vector<const Newest*> writing;
+    std::vector<LatestMemory::Facts> written;  // what each write stores, remembered once applied
     std::vector<storage::WriteBatch> batches;
     bool with_events = false;
     for (const Newest* n : pending) {
       const std::string& device_id = n->device->at("id").get_ref<const std::string&>();
+      const std::string pk = keys::device(org_id, device_id);
       nlohmann::json attributes = n->reading->to_attributes();
-      auto current = ctx_.store.get(kTable, latest_key(org_id, device_id));
-      std::int64_t version = 0;
-      if (current) {
-        const std::int64_t stored_at = current->at("reading").at("at").get<std::int64_t>();
-        // An older reading never replaces a newer one. One of the same time replaces it only when
-        // its values differ: the history keeps the last values sent for a time (see
-        // docs/decisions.md), and the latest state shows the same.
-        if (stored_at > n->reading->at_ms) continue;
-        if (stored_at == n->reading->at_ms && current->at("reading") == attributes) continue;
-        version = current->at("version").get<std::int64_t>();
+      // The stored state as remembered (latest_memory.h says why that is safe), or as read.
+      std::optional<LatestMemory::Facts> current = latest_.find(pk);
+      // An older reading never replaces a newer one.
+      if (current && current->at_ms > n->reading->at_ms) continue;
+      if (!current || current->at_ms == n->reading->at_ms) {
+        auto stored = ctx_.store.get(kTable, latest_key(org_id, device_id));
+        current.reset();
+        if (stored) {
+          current = facts_of(*stored);
+          latest_.remember(pk, *current);
+          if (current->at_ms > n->reading->at_ms) continue;
+          // One of the same time replaces it only when its values differ: the history keeps the
+          // last values sent for a time (see docs/decisions.md), and the latest state shows the
+          // same.
+          if (current->at_ms == n->reading->at_ms && stored->at("reading") == attributes) continue;
+        }
       }
+      const std::int64_t version = current ? current->version : 0;
       storage::Item item = {
-          {"pk", keys::device(org_id, device_id)},
+          {"pk", pk},
           {"sk", keys::kLatestSk},
           {"device_id", device_id},
           {"org_id", org_id},
@@ -65,9 +83,7 @@ void Telemetry::advance_latest(const std::string& org_id, const std::vector<Newe
       // when this reading has none, and its presence flag (presence.h). Either changing
       // is an event in this same write; a pack reporting steadily changes neither, so the
       // steady state costs no write beyond the latest state itself.
-      const auto old_soh = current && current->contains("soh_pct")
-                               ? std::optional(current->at("soh_pct").get<std::int64_t>())
-                               : std::nullopt;
+      const auto old_soh = current ? current->soh_pct : std::nullopt;
       const auto new_soh =
           n->reading->soh_permille ? std::optional(*n->reading->soh_permille / 10) : old_soh;
       if (new_soh) item["soh_pct"] = *new_soh;
@@ -76,7 +92,7 @@ void Telemetry::advance_latest(const std::string& org_id, const std::vector<Newe
         if (old_soh) data["from"] = *old_soh;
         ctx_.events.publish(batch, org_id, "device.soh_changed", device_id, std::move(data));
       }
-      const bool was_online = current && current->value("online", false);
+      const bool was_online = current && current->online;
       const bool online = n->reading->at_ms > online_after_ms;
       item["online"] = online;
       // A pack's first report is an event either way: "never reported" ends.
@@ -92,12 +108,22 @@ void Telemetry::advance_latest(const std::string& org_id, const std::vector<Newe
                                             : storage::Condition::must_not_exist()});
       batches.push_back(std::move(batch));
       writing.push_back(n);
+      written.push_back({version + 1, n->reading->at_ms, new_soh, online});
     }
     const auto outcomes = ctx_.store.write_each(batches);
     pending.clear();
     for (std::size_t i = 0; i < outcomes.size(); ++i) {
-      // A lost race means another request moved the pack meanwhile: read again, compare with it.
-      (outcomes[i] ? pending : advanced).push_back(writing[i]);
+      // A lost race means another request (or instance) moved the pack meanwhile, or what was
+      // remembered of it is stale: read again, compare with it.
+      const std::string pk =
+          keys::device(org_id, writing[i]->device->at("id").get_ref<const std::string&>());
+      if (outcomes[i]) {
+        latest_.forget(pk);
+        pending.push_back(writing[i]);
+      } else {
+        latest_.remember(pk, written[i]);
+        advanced.push_back(writing[i]);
+      }
       // One wake-up serves every event of the call: they are all this organization's.
       if (with_events && !outcomes[i] && batches[i].ops.size() > 1) {
         ctx_.events.committed(batches[i]);

@@ -22,6 +22,7 @@
 #include "alerts.h"
 #include "core/http/router.h"
 #include "device_impl.h"
+#include "latest_memory.h"
 #include "reading.h"
 
 namespace cellfleet::device {
@@ -53,6 +54,7 @@ class Telemetry {
 
   Context& ctx_;
   Alerts& alerts_;
+  LatestMemory latest_;
 };
 
 }  // namespace cellfleet::device

@@ -28,7 +28,8 @@ constexpr const char* kNotOwnPack = "a device credential posts only its own pack
 // Resolves the pack each row names, looking each id and serial up once per request.
 class PackResolver {
  public:
-  PackResolver(const Context& ctx, const Principal& caller) : ctx_(ctx), caller_(caller) {}
+  PackResolver(Context& ctx, const Principal& caller)
+      : ctx_(ctx), caller_(caller), now_(std::chrono::steady_clock::now()) {}
 
   // The row's pack, or nullptr after adding the reason to errors.
   const storage::Item* resolve(const ReadingRow& row, std::size_t index,
@@ -93,24 +94,36 @@ class PackResolver {
     return device;
   }
 
+  // The pack as the pack cache (pack_cache.h) has it, else read and kept there.
   const storage::Item* by_id(const std::string& device_id) {
     auto [it, inserted] = devices_.try_emplace(device_id);
-    if (inserted) it->second = ctx_.find_device(caller_.org_id, device_id);
+    if (inserted) {
+      it->second = ctx_.packs.find(caller_.org_id, device_id, now_);
+      if (!it->second) {
+        const auto generation = ctx_.packs.generation();
+        it->second = ctx_.find_device(caller_.org_id, device_id);
+        if (it->second) ctx_.packs.store(caller_.org_id, *it->second, generation, now_);
+      }
+    }
     return it->second ? &*it->second : nullptr;
   }
 
   const storage::Item* by_serial(const std::string& serial) {
     auto [it, inserted] = serials_.try_emplace(serial);
     if (inserted) {
-      if (auto claim = ctx_.store.get(kTable, {keys::serial(caller_.org_id, serial), "serial"})) {
-        it->second = claim->at("device_id").get<std::string>();
+      it->second = ctx_.packs.find_serial(caller_.org_id, serial, now_);
+      if (!it->second) {
+        if (auto claim = ctx_.store.get(kTable, {keys::serial(caller_.org_id, serial), "serial"})) {
+          it->second = claim->at("device_id").get<std::string>();
+        }
       }
     }
     return it->second ? by_id(*it->second) : nullptr;
   }
 
-  const Context& ctx_;
+  Context& ctx_;
   const Principal& caller_;
+  const PackCache::SteadyTime now_;
   std::map<std::string, std::optional<storage::Item>> devices_;
   std::map<std::string, std::optional<std::string>> serials_;
 };

@@ -46,6 +46,9 @@ void check_options(const SqliteOptions& options) {
   if (options.cache_mib < 1 || options.mmap_mib < 0) {
     throw std::invalid_argument("sqlite: cache_mib must be at least 1 and mmap_mib at least 0");
   }
+  if (options.checkpoint_pages < 1) {
+    throw std::invalid_argument("sqlite: checkpoint_pages must be at least 1");
+  }
 }
 
 std::unique_ptr<Connection> open_migrated_writer(const SqliteOptions& options) {
@@ -74,6 +77,7 @@ std::unique_ptr<Connection> open_writer(const SqliteOptions& options) {
   // synchronous is per connection; readers never commit, so only the writer needs it.
   writer->exec("PRAGMA synchronous = " + options.synchronous);
   writer->set_memory(options.cache_mib, options.mmap_mib);
+  writer->exec("PRAGMA wal_autocheckpoint = " + std::to_string(options.checkpoint_pages));
   return writer;
 }
 
