@@ -66,7 +66,7 @@ TEST_CASE("migrate run by several processes at once on a new database: every one
   for (auto& t : threads) t.join();
   int applied_from_zero = 0;
   for (std::size_t i = 0; i < failures.size(); ++i) {
-    INFO("migrate #" << i);
+    INFO("migrate #" << i << ": " << failures[i]);
     CHECK(failures[i].empty());
     CHECK(reports[i].to_version == sqlite_schema_version());
     if (reports[i].from_version == 0) ++applied_from_zero;
