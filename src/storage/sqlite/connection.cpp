@@ -11,6 +11,7 @@ namespace cellfleet::storage::sqlite {
 void throw_sqlite(sqlite3* db, int rc, std::string_view what) {
   std::string message = "sqlite: " + std::string(what) + ": ";
   message += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  if ((rc & 0xff) == SQLITE_BUSY) throw Busy(message);
   throw Unavailable(message);
 }
 

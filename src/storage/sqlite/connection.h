@@ -9,13 +9,23 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "storage/store.h"
+
 struct sqlite3;
 struct sqlite3_stmt;
 
 namespace cellfleet::storage::sqlite {
 
-// Throws Unavailable with SQLite's message: every SQLite failure the store meets (busy past the
-// timeout, I/O, a full disk, a corrupt file) means the backend cannot serve the request.
+// SQLITE_BUSY: another connection holds the lock this one needs (past the busy timeout, or at
+// once where waiting would deadlock).
+class Busy : public Unavailable {
+ public:
+  using Unavailable::Unavailable;
+};
+
+// Throws Unavailable (Busy for SQLITE_BUSY) with SQLite's message: every SQLite failure the store
+// meets (busy past the timeout, I/O, a full disk, a corrupt file) means the backend cannot serve
+// the request.
 [[noreturn]] void throw_sqlite(sqlite3* db, int rc, std::string_view what);
 
 // A cached prepared statement, borrowed for one use: reset and unbound when the borrow ends, so the
