@@ -132,6 +132,16 @@ TEST_CASE("a lock queued by an operator reaches the pack and is acknowledged",
   CHECK(event_types(api, op) ==
         std::vector<std::string>{"device.command_queued", "device.command_delivered",
                                  "device.command_acknowledged", "device.locked"});
+  // The pack's own view carries its lock state (an item of its own, read with the pack).
+  auto viewed = api.call("GET", "/v1/devices/" + pack.id, op);
+  REQUIRE(viewed.status == 200);
+  const auto view = viewed.json();
+  CHECK(view.at("id") == pack.id);
+  CHECK_FALSE(view.contains("latest"));  // it never reported
+  CHECK(view.at("lock").at("reported").at("state") == "locked");
+  CHECK(view.at("lock").at("latest").at("command_id") == id);
+  CHECK(view.at("lock").at("latest").at("status") == "acknowledged");
+  CHECK(view.at("lock").at("permanently_unlocked") == false);
 
   // A failed unlock is recorded as failed and changes no reported state.
   const std::string unlock = queued_id(queue(api, op, pack.id, "unlock"));
@@ -141,6 +151,10 @@ TEST_CASE("a lock queued by an operator reaches the pack and is acknowledged",
   CHECK(failed.json().at("status") == "failed");
   CHECK(event_types(api, op).back() == "device.command_failed");
   CHECK(listed(api, op, pack.id, "?status=failed").size() == 1);
+  const auto after = api.call("GET", "/v1/devices/" + pack.id, op).json();
+  CHECK(after.at("lock").at("latest").at("command_id") == unlock);
+  CHECK(after.at("lock").at("latest").at("status") == "failed");
+  CHECK(after.at("lock").at("reported").at("state") == "locked");
 }
 
 TEST_CASE("a newer command supersedes one the pack has not fetched, so it gets only the latest",

@@ -67,15 +67,20 @@ nlohmann::json command_view(const storage::Item& command, std::int64_t now_s) {
 std::optional<nlohmann::json> lock_view(const Context& ctx, const std::string& org_id,
                                         const std::string& device_id) {
   auto lock = ctx.store.get(kTable, {keys::device(org_id, device_id), kLockSk});
-  if (!lock || !lock->contains("latest")) return std::nullopt;
-  const auto& latest = lock->at("latest");
+  if (!lock) return std::nullopt;
+  return lock_view(ctx, *lock);
+}
+
+std::optional<nlohmann::json> lock_view(const Context& ctx, const storage::Item& lock) {
+  if (!lock.contains("latest")) return std::nullopt;
+  const auto& latest = lock.at("latest");
   nlohmann::json view = {{"latest",
                           {{"command_id", latest.at("id")},
                            {"command", latest.at("command")},
                            {"status", status_at(latest, ctx.clock.epoch_seconds())},
                            {"created_at", latest.at("created_at")}}},
-                         {"permanently_unlocked", lock->value("permanently_unlocked", false)}};
-  if (lock->contains("reported")) view["reported"] = lock->at("reported");
+                         {"permanently_unlocked", lock.value("permanently_unlocked", false)}};
+  if (lock.contains("reported")) view["reported"] = lock.at("reported");
   return view;
 }
 

@@ -80,6 +80,8 @@ nlohmann::json command_view(const storage::Item& command, std::int64_t now_s);
 // One strongly consistent item read.
 std::optional<nlohmann::json> lock_view(const Context& ctx, const std::string& org_id,
                                         const std::string& device_id);
+// The same view of a lock item already read.
+std::optional<nlohmann::json> lock_view(const Context& ctx, const storage::Item& lock);
 
 class Commands {
  public:

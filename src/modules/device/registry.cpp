@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "command_items.h"
 #include "commands.h"
 #include "core/error.h"
 #include "core/http/etag.h"
@@ -87,14 +88,36 @@ http::Response Registry::create(http::Request& req) {
 }
 
 http::Response Registry::get(http::Request& req) {
-  auto device = ctx_.device_of(req);
-  auto view = device_view(device);
   // The pack's newest reading and its reported lock state live in items of their own, so
-  // telemetry and acknowledgements never bump the version an operator's If-Match names.
+  // telemetry and acknowledgements never bump the version an operator's If-Match names. The
+  // three share the pack's partition and sort next to each other ("device" < "latest" < "lock";
+  // its alert state and commands sort outside the range), so one query reads them all.
   const std::string& org_id = req.caller().org_id;
-  if (auto latest = latest_view(ctx_, org_id, device.at("id"))) view["latest"] = *latest;
-  if (auto lock = lock_view(ctx_, org_id, device.at("id"))) view["lock"] = *lock;
-  return http::with_etag(http::Response::json(200, view), device);
+  const std::string& device_id = req.param("device_id");
+  if (!is_id(device_id, "dev")) throw Error(ErrorKind::not_found, "no battery pack " + device_id);
+  storage::Query q;
+  q.table = kTable;
+  q.partition = keys::device(org_id, device_id);
+  q.sort = storage::SortCondition{storage::SortCondition::Op::between, keys::kDeviceSk,
+                                  command_items::kLockSk};
+  q.limit = 3;
+  auto page = ctx_.store.query(q);
+  const storage::Item* device = nullptr;
+  const storage::Item* latest = nullptr;
+  const storage::Item* lock = nullptr;
+  for (const auto& item : page.items) {
+    const auto& sk = item.at("sk").get_ref<const std::string&>();
+    if (sk == keys::kDeviceSk) device = &item;
+    if (sk == keys::kLatestSk) latest = &item;
+    if (sk == command_items::kLockSk) lock = &item;
+  }
+  if (!device) throw Error(ErrorKind::not_found, "no battery pack " + device_id);
+  auto view = device_view(*device);
+  if (latest) view["latest"] = latest_view(*latest);
+  if (lock) {
+    if (auto lock_state = lock_view(ctx_, *lock)) view["lock"] = *lock_state;
+  }
+  return http::with_etag(http::Response::json(200, view), *device);
 }
 
 http::Response Registry::update(http::Request& req) {

@@ -24,13 +24,9 @@ LatestMemory::Facts facts_of(const storage::Item& latest) {
 }
 }  // namespace
 
-std::optional<nlohmann::json> latest_view(const Context& ctx, const std::string& org_id,
-                                          const std::string& device_id) {
-  auto latest = ctx.store.get(kTable, latest_key(org_id, device_id));
-  if (!latest) return std::nullopt;
-  return nlohmann::json{
-      {"last_seen", format_utc_ms(latest->at("last_seen_ms").get<std::int64_t>())},
-      {"reading", Reading::from_attributes(latest->at("reading")).to_api()}};
+nlohmann::json latest_view(const storage::Item& latest) {
+  return nlohmann::json{{"last_seen", format_utc_ms(latest.at("last_seen_ms").get<std::int64_t>())},
+                        {"reading", Reading::from_attributes(latest.at("reading")).to_api()}};
 }
 
 void Telemetry::advance_latest(const std::string& org_id, const std::vector<Newest>& newest) {

@@ -27,10 +27,9 @@
 
 namespace cellfleet::device {
 
-// The pack's latest state for the API, {"last_seen": "<RFC 3339 ms>", "reading": {...}}, or
-// nullopt when it has never reported. For GET /v1/devices/{device_id}.
-std::optional<nlohmann::json> latest_view(const Context& ctx, const std::string& org_id,
-                                          const std::string& device_id);
+// The pack's latest state (its "latest" item) for the API: {"last_seen": "<RFC 3339 ms>",
+// "reading": {...}}. For GET /v1/devices/{device_id}.
+nlohmann::json latest_view(const storage::Item& latest);
 
 class Telemetry {
  public:
