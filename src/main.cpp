@@ -224,7 +224,12 @@ device::DeviceOptions device_options(const Config& c) {
   o.online_minutes = c.insights.online_minutes;
   o.command_expiry_hours = c.devices.command_expiry_hours;
   o.command_redelivery_seconds = c.devices.command_redelivery_seconds;
-  o.pack_cache_ms = c.devices.pack_cache_ms;
+  // Changes made on this instance apply at once whatever the setting; the time bounds only how long
+  // another instance's changes go unseen. SQLite has one serving process, so it can be long: a
+  // pack reporting every minute then finds what was kept of it; DynamoDB may have many instances.
+  o.pack_cache_ms = c.devices.pack_cache_ms >= 0 ? c.devices.pack_cache_ms
+                    : c.storage.backend == "sqlite" ? 3'600'000
+                                                    : 60'000;
   return o;
 }
 

@@ -249,10 +249,11 @@ const std::vector<Setting>& settings() {
                             &C::Devices::command_redelivery_seconds, 1, 86400,
                             "A delivered command the pack has not acknowledged is delivered again "
                             "after this long (once per period)"));
-    t.push_back(int_setting("devices", "pack_cache_ms", &C::devices, &C::Devices::pack_cache_ms, 0,
+    t.push_back(int_setting("devices", "pack_cache_ms", &C::devices, &C::Devices::pack_cache_ms, -1,
                             86'400'000,
-                            "How long telemetry ingest keeps a pack's serial, state and nominal "
-                            "voltage before reading it again (0: every request); another "
+                            "How long telemetry ingest keeps a pack's serial, state, nominal "
+                            "voltage and open alerts before reading them again (0: every "
+                            "request; -1: 1 hour on SQLite, 1 minute on DynamoDB); another "
                             "instance's changes apply within this time"));
     t.push_back(int_setting("loans", "check_interval_seconds", &C::loans,
                             &C::Loans::check_interval_seconds, 1, 3600,

@@ -80,7 +80,7 @@ struct Config {
     std::int64_t check_interval_seconds = 60;
     std::int64_t command_expiry_hours = 7 * 24;
     std::int64_t command_redelivery_seconds = 60;
-    std::int64_t pack_cache_ms = 60'000;
+    std::int64_t pack_cache_ms = -1;  // -1: 1 hour on SQLite (one process), 1 minute on DynamoDB
   } devices;
   struct Loans {
     std::int64_t check_interval_seconds = 60;

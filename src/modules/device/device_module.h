@@ -31,9 +31,9 @@ struct DeviceOptions {
   std::int64_t command_expiry_hours = 7 * 24;
   // A delivered, unacknowledged command is handed to the pack again after this long.
   std::int64_t command_redelivery_seconds = 60;
-  // How long telemetry ingest keeps what it read of a pack (its serial, state, nominal voltage)
-  // before reading its item again; 0 reads it for every request. Changes made on this instance
-  // apply at once; another instance's within this time (pack_cache.h).
+  // How long telemetry ingest keeps what it read of a pack (its serial, state, nominal voltage,
+  // open alerts) before reading it again; 0 reads it for every request. Changes made on this
+  // instance apply at once; another instance's within this time (pack_cache.h).
   std::int64_t pack_cache_ms = 60'000;
 };
 
