@@ -28,6 +28,7 @@
 
 #include "contracts/organization_directory.h"
 #include "core/clock.h"
+#include "core/error.h"
 #include "core/events/publisher.h"
 #include "core/http/message.h"
 #include "core/ids.h"
@@ -91,11 +92,14 @@ struct Context {
 
   std::optional<storage::Item> find_device(const std::string& org_id,
                                            const std::string& device_id) const;
-  // The pack, or a 404 Error naming it. A malformed id is a 404 too: there is no such pack.
+  // The pack, or pack_not_found(device_id). A malformed id is a 404 too: there is no such pack.
   storage::Item require_device(const std::string& org_id, const std::string& device_id) const;
   // The device a request is about: the {device_id} path parameter, in the caller's organization.
   storage::Item device_of(const http::Request& req) const;
 };
+
+// The 404 for a pack id the caller's organization does not have (or a malformed one).
+Error pack_not_found(const std::string& device_id);
 
 // The API's view of a pack.
 nlohmann::json device_view(const storage::Item& device);

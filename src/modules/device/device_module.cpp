@@ -34,8 +34,12 @@ std::optional<storage::Item> Context::find_device(const std::string& org_id,
 storage::Item Context::require_device(const std::string& org_id,
                                       const std::string& device_id) const {
   auto device = find_device(org_id, device_id);
-  if (!device) throw Error(ErrorKind::not_found, "no battery pack " + device_id);
+  if (!device) throw pack_not_found(device_id);
   return *device;
+}
+
+Error pack_not_found(const std::string& device_id) {
+  return Error(ErrorKind::not_found, "no battery pack " + device_id);
 }
 
 storage::Item Context::device_of(const http::Request& req) const {

@@ -20,9 +20,4 @@ void LatestMemory::forget(const std::string& pack_pk) {
   packs_.erase(pack_pk);
 }
 
-std::size_t LatestMemory::size() const {
-  std::lock_guard lock(mutex_);
-  return packs_.size();
-}
-
 }  // namespace cellfleet::device

@@ -38,7 +38,6 @@ class LatestMemory {
   std::optional<Facts> find(const std::string& pack_pk) const;
   void remember(const std::string& pack_pk, const Facts& facts);
   void forget(const std::string& pack_pk);
-  std::size_t size() const;
 
  private:
   const std::size_t max_packs_;

@@ -94,7 +94,7 @@ http::Response Registry::get(http::Request& req) {
   // its alert state and commands sort outside the range), so one query reads them all.
   const std::string& org_id = req.caller().org_id;
   const std::string& device_id = req.param("device_id");
-  if (!is_id(device_id, "dev")) throw Error(ErrorKind::not_found, "no battery pack " + device_id);
+  if (!is_id(device_id, "dev")) throw pack_not_found(device_id);
   storage::Query q;
   q.table = kTable;
   q.partition = keys::device(org_id, device_id);
@@ -111,7 +111,7 @@ http::Response Registry::get(http::Request& req) {
     if (sk == keys::kLatestSk) latest = &item;
     if (sk == command_items::kLockSk) lock = &item;
   }
-  if (!device) throw Error(ErrorKind::not_found, "no battery pack " + device_id);
+  if (!device) throw pack_not_found(device_id);
   auto view = device_view(*device);
   if (latest) view["latest"] = latest_view(*latest);
   if (lock) {

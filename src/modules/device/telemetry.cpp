@@ -38,7 +38,8 @@ void Telemetry::advance_latest(const std::string& org_id, const std::vector<Newe
       ctx_.clock.epoch_millis() - ctx_.options.online_minutes * 60'000;
   for (int attempt = 1; attempt <= kLatestAttempts && !pending.empty(); ++attempt) {
     std::vector<const Newest*> writing;
-    std::vector<LatestMemory::Facts> written;  // what each write stores, remembered once applied
+    // Each write's pack (partition key) and what it stores, remembered once applied.
+    std::vector<std::pair<std::string, LatestMemory::Facts>> written;
     std::vector<storage::WriteBatch> batches;
     bool with_events = false;
     for (const Newest* n : pending) {
@@ -104,20 +105,20 @@ void Telemetry::advance_latest(const std::string& org_id, const std::vector<Newe
                                             : storage::Condition::must_not_exist()});
       batches.push_back(std::move(batch));
       writing.push_back(n);
-      written.push_back({version + 1, n->reading->at_ms, new_soh, online});
+      written.emplace_back(pk,
+                           LatestMemory::Facts{version + 1, n->reading->at_ms, new_soh, online});
     }
     const auto outcomes = ctx_.store.write_each(batches);
     pending.clear();
     for (std::size_t i = 0; i < outcomes.size(); ++i) {
       // A lost race means another request (or instance) moved the pack meanwhile, or what was
       // remembered of it is stale: read again, compare with it.
-      const std::string pk =
-          keys::device(org_id, writing[i]->device->at("id").get_ref<const std::string&>());
+      const auto& [pk, facts] = written[i];
       if (outcomes[i]) {
         latest_.forget(pk);
         pending.push_back(writing[i]);
       } else {
-        latest_.remember(pk, written[i]);
+        latest_.remember(pk, facts);
         advanced.push_back(writing[i]);
       }
       // One wake-up serves every event of the call: they are all this organization's.
