@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <random>
-#include <thread>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
 #include "core/events/outbox.h"
@@ -59,13 +60,132 @@ DispatcherOptions with_instance_id(DispatcherOptions options, const Clock& clock
   return options;
 }
 
+// A handler read what its delivery group has changed but not committed, in a way the group's view
+// cannot answer (a query over a partition or index it changed).
+class GroupConflict : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The store as a delivery group leaves it: reads see the effects of the group's deliveries so far,
+// which are not committed yet. Writes go through the group, never through the view.
+class GroupView final : public storage::Store {
+ public:
+  explicit GroupView(storage::Store& store) : store_(store) {}
+
+  std::optional<storage::Item> get(const std::string& table, const storage::Key& key) override {
+    auto found = pending_.find({table, key.pk, key.sk});
+    if (found == pending_.end()) return store_.get(table, key);
+    Pending& pending = found->second;
+    if (!pending.updates.empty()) {
+      // Updates of an item the group never read: applied to the stored item on first read.
+      std::optional<storage::Item> item = store_.get(table, key);
+      for (const auto& update : pending.updates) item = updated(std::move(item), update);
+      pending.item = std::move(item);
+      pending.updates.clear();
+    }
+    return pending.item;
+  }
+
+  storage::Page query(const storage::Query& q) override {
+    const bool changed = q.index ? changed_tables_.contains(q.table)
+                                 : changed_partitions_.contains({q.table, q.partition});
+    if (changed) throw GroupConflict("the query reads what the delivery group changed");
+    return store_.query(q);
+  }
+
+  void write(const storage::WriteBatch&) override { refuse(); }
+  void put_many(const std::string&, const std::vector<storage::Item>&) override { refuse(); }
+  void ping() override { store_.ping(); }
+
+  // The state after batch, for the reads that follow.
+  void record(const storage::WriteBatch& batch) {
+    for (const auto& op : batch.ops) {
+      if (const auto* put = std::get_if<storage::Put>(&op)) {
+        change(put->table, {put->item.at("pk").get<std::string>(),
+                            put->item.at("sk").get<std::string>()}) = Pending{put->item, {}};
+      } else if (const auto* update = std::get_if<storage::Update>(&op)) {
+        Pending& pending = change(update->table, update->key);
+        if (pending.updates.empty() && was_pending_) {
+          pending.item = updated(std::move(pending.item), *update);
+        } else {
+          pending.updates.push_back(*update);
+        }
+      } else if (const auto* erase = std::get_if<storage::Delete>(&op)) {
+        change(erase->table, erase->key) = Pending{};
+      }
+    }
+  }
+
+  // Undo log positions: what record() changed after mark() is undone by rollback(mark).
+  std::size_t mark() const { return undo_.size(); }
+  void rollback(std::size_t mark) {
+    while (undo_.size() > mark) {
+      auto& [key, before] = undo_.back();
+      if (before) {
+        pending_[key] = std::move(*before);
+      } else {
+        pending_.erase(key);
+      }
+      undo_.pop_back();
+    }
+    // The partitions a rolled-back batch named stay marked: a conservative conflict, not a wrong
+    // read.
+  }
+  void clear() {
+    pending_.clear();
+    undo_.clear();
+    changed_partitions_.clear();
+    changed_tables_.clear();
+  }
+
+ private:
+  using PendingKey = std::tuple<std::string, std::string, std::string>;  // table, pk, sk
+  struct Pending {
+    std::optional<storage::Item> item;     // nullopt: deleted or absent
+    std::vector<storage::Update> updates;  // to apply to the stored item when read
+  };
+
+  [[noreturn]] static void refuse() {
+    throw std::logic_error("a grouped handler writes through its effects batch, not its reads");
+  }
+
+  static std::optional<storage::Item> updated(std::optional<storage::Item> item,
+                                              const storage::Update& update) {
+    if (!item) item = storage::Item{{"pk", update.key.pk}, {"sk", update.key.sk}};
+    for (const auto& [name, value] : update.set.items()) (*item)[name] = value;
+    for (const auto& name : update.remove) item->erase(name);
+    return item;
+  }
+
+  // The pending entry of a key about to change, its former state saved for rollback().
+  Pending& change(const std::string& table, const storage::Key& key) {
+    PendingKey pending_key{table, key.pk, key.sk};
+    auto found = pending_.find(pending_key);
+    was_pending_ = found != pending_.end();
+    undo_.emplace_back(pending_key,
+                       was_pending_ ? std::optional<Pending>(found->second) : std::nullopt);
+    changed_partitions_.emplace(table, key.pk);
+    changed_tables_.insert(table);
+    return pending_[pending_key];
+  }
+
+  storage::Store& store_;
+  std::map<PendingKey, Pending> pending_;
+  std::vector<std::pair<PendingKey, std::optional<Pending>>> undo_;
+  std::set<std::pair<std::string, std::string>> changed_partitions_;
+  std::set<std::string> changed_tables_;
+  bool was_pending_ = false;
+};
+
 }  // namespace
 
 struct Dispatcher::Subscriber {
   std::string name;
   std::vector<std::string> types;
-  Handler handler;
+  GroupedHandler handler;
   AfterCommit after_commit;
+  bool grouped;  // reads only through the store it is handed: may join delivery groups
   Counter& delivered;
   Counter& retries;
   Counter& dead_letters;
@@ -75,6 +195,30 @@ struct Dispatcher::Subscriber {
     return std::any_of(types.begin(), types.end(),
                        [&type](const std::string& t) { return t == "*" || t == type; });
   }
+};
+
+// Deliveries read and decided but not committed yet: one batch each, written with one
+// write_sequence by flush().
+struct Dispatcher::Group {
+  struct Member {
+    OutboxEntry* entry;
+    const Subscriber* subscriber;
+    bool last;
+    std::int64_t now_ms;
+  };
+  explicit Group(storage::Store& store) : view(store) {}
+  bool empty() const { return batches.empty(); }
+  void clear() {
+    members.clear();
+    batches.clear();
+    entries.clear();
+    view.clear();
+  }
+
+  std::vector<Member> members;
+  std::vector<storage::WriteBatch> batches;  // batches[i] is members[i]'s
+  std::vector<OutboxEntry*> entries;         // each once, in delivery order
+  GroupView view;
 };
 
 // An outbox item as read: the event and which subscribers are done with it.
@@ -115,7 +259,12 @@ Dispatcher::Dispatcher(storage::Store& store, const Clock& clock, Logger& log,
       retries_(kOutboxShards),
       pending_gauge_(metrics.gauge("events_outbox_pending",
                                    "Outbox events not yet delivered to every subscriber, in the "
-                                   "shards this instance holds (as of its last pass)")) {
+                                   "shards this instance holds (as of its last pass)")),
+      group_writes_(
+          metrics.counter("events_group_writes_total", "Delivery groups committed with one write")),
+      group_fallbacks_(metrics.counter(
+          "events_group_fallbacks_total",
+          "Delivery groups whose write failed, their events then delivered one by one")) {
   if (options_.max_attempts < 1) throw std::invalid_argument("max_attempts must be at least 1");
   if (options_.page_size < 1 || options_.page_size > 1000) {
     throw std::invalid_argument("page_size must be within 1..1000");
@@ -123,6 +272,10 @@ Dispatcher::Dispatcher(storage::Store& store, const Clock& clock, Logger& log,
   if (options_.delivery_threads < 1 || options_.delivery_threads > kOutboxShards) {
     throw std::invalid_argument("delivery_threads must be within 1..16");
   }
+  if (options_.group_deliveries < 1 || options_.group_deliveries > 256) {
+    throw std::invalid_argument("group_deliveries must be within 1..256");
+  }
+  options_.group_deliveries = std::min(options_.group_deliveries, store_.max_write_sequence());
 }
 
 Dispatcher::~Dispatcher() {
@@ -131,12 +284,27 @@ Dispatcher::~Dispatcher() {
 
 void Dispatcher::register_subscriber(std::string name, std::vector<std::string> types,
                                      Handler handler, AfterCommit after_commit) {
+  add_subscriber(
+      std::move(name), std::move(types),
+      [handler = std::move(handler)](const Event& event, storage::Store&,
+                                     storage::WriteBatch& effects) { handler(event, effects); },
+      std::move(after_commit), false);
+}
+
+void Dispatcher::register_grouped_subscriber(std::string name, std::vector<std::string> types,
+                                             GroupedHandler handler, AfterCommit after_commit) {
+  add_subscriber(std::move(name), std::move(types), std::move(handler), std::move(after_commit),
+                 true);
+}
+
+void Dispatcher::add_subscriber(std::string name, std::vector<std::string> types,
+                                GroupedHandler handler, AfterCommit after_commit, bool grouped) {
   if (!valid_subscriber_name(name)) {
     throw std::invalid_argument("subscriber name must be 1-64 of [A-Za-z0-9_.-]: " + name);
   }
   const Labels labels{{"subscriber", name}};
   auto subscriber = std::unique_ptr<Subscriber>(new Subscriber{
-      name, std::move(types), std::move(handler), std::move(after_commit),
+      name, std::move(types), std::move(handler), std::move(after_commit), grouped,
       metrics_.counter("events_delivered_total", "Events applied by a subscriber", labels),
       metrics_.counter("events_handler_retries_total",
                        "Handler failures that were scheduled for a retry", labels),
@@ -283,6 +451,17 @@ std::size_t Dispatcher::run_once() {
   return delivered;
 }
 
+std::vector<const Dispatcher::Subscriber*> Dispatcher::interested_in(
+    const OutboxEntry& entry, const std::vector<const Subscriber*>& subscribers) {
+  std::vector<const Subscriber*> interested;
+  for (const Subscriber* subscriber : subscribers) {
+    if (!subscriber->wants(entry.event.type) || entry.done.contains(subscriber->name)) continue;
+    if (entry.only && !entry.only->contains(subscriber->name)) continue;
+    interested.push_back(subscriber);
+  }
+  return interested;
+}
+
 bool Dispatcher::hold_lease(std::size_t shard) {
   std::lock_guard lock(lease_mutex_);
   return leases_.hold(shard);
@@ -297,12 +476,18 @@ std::size_t Dispatcher::process_shard(std::size_t shard,
   query.limit = options_.page_size;
   std::set<std::string> blocked;  // subject_key + "\n" + subscriber: wait for an earlier event
   std::size_t delivered = 0;
+  Group group(store_);
   do {
     const storage::Page page = store_.query(query);
+    std::deque<OutboxEntry> entries;  // a group points into it
     for (const auto& item : page.items) {
+      // A group not committed yet is dropped with the lease: the next holder delivers it.
       if (stop_requested_ || !hold_lease(shard)) return delivered;
-      OutboxEntry entry = OutboxEntry::from_item(item);
-      delivered += deliver(shard, entry, subscribers, blocked);
+      entries.push_back(OutboxEntry::from_item(item));
+      delivered += deliver(shard, entries.back(), subscribers, blocked, group);
+    }
+    delivered += flush(shard, group, subscribers, blocked);
+    for (const auto& entry : entries) {
       if (!entry.deleted) ++pending;
     }
     query.cursor = page.next_cursor;
@@ -313,13 +498,104 @@ std::size_t Dispatcher::process_shard(std::size_t shard,
 
 std::size_t Dispatcher::deliver(std::size_t shard, OutboxEntry& entry,
                                 const std::vector<const Subscriber*>& subscribers,
-                                std::set<std::string>& blocked) {
-  std::vector<const Subscriber*> interested;
-  for (const Subscriber* subscriber : subscribers) {
-    if (!subscriber->wants(entry.event.type) || entry.done.contains(subscriber->name)) continue;
-    if (entry.only && !entry.only->contains(subscriber->name)) continue;
-    interested.push_back(subscriber);
+                                std::set<std::string>& blocked, Group& group) {
+  const auto interested = interested_in(entry, subscribers);
+  // Nobody to deliver to: only the entry's own outbox item is deleted, whatever the group holds.
+  if (interested.empty()) return deliver_alone(shard, entry, subscribers, blocked);
+  std::size_t completed = 0;
+  if (may_group(shard, entry, interested, blocked)) {
+    if (group.batches.size() + interested.size() > options_.group_deliveries) {
+      completed += flush(shard, group, subscribers, blocked);
+    }
+    if (join(entry, interested, group)) return completed;  // the rest count when committed
   }
+  // Alone, after the group: a subject's events reach a subscriber in order.
+  completed += flush(shard, group, subscribers, blocked);
+  return completed + deliver_alone(shard, entry, subscribers, blocked);
+}
+
+bool Dispatcher::may_group(std::size_t shard, const OutboxEntry& entry,
+                           const std::vector<const Subscriber*>& interested,
+                           const std::set<std::string>& blocked) const {
+  if (options_.group_deliveries < 2 || interested.size() > options_.group_deliveries) return false;
+  const auto& shard_retries = retries_[shard];
+  return std::all_of(interested.begin(), interested.end(), [&](const Subscriber* subscriber) {
+    return subscriber->grouped && !blocked.contains(entry.subject_key + "\n" + subscriber->name) &&
+           !shard_retries.contains(entry.key.sk + "\n" + subscriber->name);
+  });
+}
+
+bool Dispatcher::join(OutboxEntry& entry, const std::vector<const Subscriber*>& interested,
+                      Group& group) {
+  const std::size_t mark = group.view.mark();
+  const std::size_t first = group.batches.size();
+  std::set<std::string> done = entry.done;
+  std::int64_t version = entry.version;
+  for (std::size_t i = 0; i < interested.size(); ++i) {
+    const Subscriber& subscriber = *interested[i];
+    const bool last = i + 1 == interested.size();
+    const std::int64_t now_ms = clock_.epoch_millis();
+    storage::WriteBatch effects;
+    try {
+      subscriber.handler(entry.event, group.view, effects);
+    } catch (...) {
+      // Delivered alone instead, where a failure is retried and counted as it should be.
+      group.view.rollback(mark);
+      group.batches.resize(first);
+      group.members.resize(first);
+      return false;
+    }
+    group.batches.push_back(
+        delivery_batch(entry, subscriber, effects,
+                       finish_op(entry.key, done, version, subscriber.name, last), now_ms));
+    group.view.record(group.batches.back());
+    group.members.push_back({&entry, &subscriber, last, now_ms});
+    done.insert(subscriber.name);
+    ++version;
+  }
+  group.entries.push_back(&entry);
+  return true;
+}
+
+std::size_t Dispatcher::flush(std::size_t shard, Group& group,
+                              const std::vector<const Subscriber*>& subscribers,
+                              std::set<std::string>& blocked) {
+  if (group.empty()) return 0;
+  try {
+    store_.write_sequence(group.batches);
+  } catch (const storage::Unavailable&) {
+    group.clear();
+    throw;  // the pass ends; the next one delivers these events again
+  } catch (const std::exception& e) {
+    // Nothing of the group was written. One by one, each delivery meets its own outcome: a
+    // redelivery's marker, a lost race re-run, a failing effect retried or dead-lettered.
+    group_fallbacks_.inc();
+    log_.info("a delivery group failed; delivering its events one by one",
+              {{"shard", shard}, {"deliveries", group.batches.size()}, {"error", e.what()}});
+    const auto entries = group.entries;
+    group.clear();
+    std::size_t completed = 0;
+    for (OutboxEntry* entry : entries) {
+      completed += deliver_alone(shard, *entry, subscribers, blocked);
+    }
+    return completed;
+  }
+  group_writes_.inc();
+  for (std::size_t i = 0; i < group.members.size(); ++i) {
+    const auto& member = group.members[i];
+    member.entry->done.insert(member.subscriber->name);
+    record_delivery(shard, *member.entry, *member.subscriber, member.last, true, member.now_ms);
+    if (publishes_events(group.batches[i])) committed(group.batches[i]);
+  }
+  const std::size_t completed = group.members.size();
+  group.clear();
+  return completed;
+}
+
+std::size_t Dispatcher::deliver_alone(std::size_t shard, OutboxEntry& entry,
+                                      const std::vector<const Subscriber*>& subscribers,
+                                      std::set<std::string>& blocked) {
+  const auto interested = interested_in(entry, subscribers);
   if (interested.empty()) {
     // Nobody (left) to deliver to: an event type without subscribers, or all were done.
     try {
@@ -375,7 +651,7 @@ std::optional<Dispatcher::Outcome> Dispatcher::apply_once(std::size_t shard, Out
                                                           bool may_rerun) {
   storage::WriteBatch effects;
   try {
-    subscriber.handler(entry.event, effects);
+    subscriber.handler(entry.event, store_, effects);
   } catch (const std::exception& e) {
     return fail(shard, entry, subscriber, last, e.what());
   } catch (...) {
@@ -383,19 +659,8 @@ std::optional<Dispatcher::Outcome> Dispatcher::apply_once(std::size_t shard, Out
   }
 
   const std::int64_t now_ms = clock_.epoch_millis();
-  storage::WriteBatch batch;
-  batch.ops.reserve(effects.ops.size() + 2);
-  // The marker goes first, so an event applied before is reported as the marker's condition
-  // (the first failing operation) rather than as whatever condition its effects would now break.
-  batch.ops.emplace_back(storage::Put{kTable,
-                                      {{"pk", inbox_partition(subscriber.name)},
-                                       {"sk", entry.event.id},
-                                       {"applied_at", now_ms},
-                                       {"expires_at", now_ms / 1000 + options_.inbox_ttl.count()}},
-                                      storage::Condition::must_not_exist()});
-  const bool publishes = publishes_events(effects);
-  for (auto& op : effects.ops) batch.ops.push_back(std::move(op));
-  batch.ops.push_back(finish_op(entry, subscriber.name, last));
+  const storage::WriteBatch batch =
+      delivery_batch(entry, subscriber, effects, finish_op(entry, subscriber.name, last), now_ms);
 
   bool applied_now = true;
   try {
@@ -421,21 +686,46 @@ std::optional<Dispatcher::Outcome> Dispatcher::apply_once(std::size_t shard, Out
     return fail(shard, entry, subscriber, last, e.what());
   }
 
+  record_delivery(shard, entry, subscriber, last, applied_now, now_ms);
+  // The events the effects published are next.
+  if (applied_now && publishes_events(batch)) committed(batch);
+  return Outcome::done;
+}
+
+storage::WriteBatch Dispatcher::delivery_batch(const OutboxEntry& entry,
+                                               const Subscriber& subscriber,
+                                               storage::WriteBatch& effects,
+                                               storage::WriteOp finish, std::int64_t now_ms) const {
+  storage::WriteBatch batch;
+  batch.ops.reserve(effects.ops.size() + 2);
+  // The marker goes first, so an event applied before is reported as the marker's condition
+  // (the first failing operation) rather than as whatever condition its effects would now break.
+  batch.ops.emplace_back(storage::Put{kTable,
+                                      {{"pk", inbox_partition(subscriber.name)},
+                                       {"sk", entry.event.id},
+                                       {"applied_at", now_ms},
+                                       {"expires_at", now_ms / 1000 + options_.inbox_ttl.count()}},
+                                      storage::Condition::must_not_exist()});
+  for (auto& op : effects.ops) batch.ops.push_back(std::move(op));
+  batch.ops.push_back(std::move(finish));
+  return batch;
+}
+
+void Dispatcher::record_delivery(std::size_t shard, OutboxEntry& entry,
+                                 const Subscriber& subscriber, bool last, bool applied_now,
+                                 std::int64_t now_ms) {
   if (last) {
     entry.deleted = true;
   } else {
     ++entry.version;
   }
   retries_[shard].erase(entry.key.sk + "\n" + subscriber.name);
-  if (applied_now) {
-    if (publishes) committed(batch);  // the events the effects published are next
-    if (subscriber.after_commit) subscriber.after_commit(entry.event);
-    subscriber.delivered.inc();
-    subscriber.lag.observe_us(
-        static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_ms - entry.event.occurred_at)) *
-        1000);
-  }
-  return Outcome::done;
+  if (!applied_now) return;
+  if (subscriber.after_commit) subscriber.after_commit(entry.event);
+  subscriber.delivered.inc();
+  subscriber.lag.observe_us(
+      static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_ms - entry.event.occurred_at)) *
+      1000);
 }
 
 Dispatcher::Outcome Dispatcher::fail(std::size_t shard, OutboxEntry& entry,
@@ -475,16 +765,19 @@ Dispatcher::Outcome Dispatcher::fail(std::size_t shard, OutboxEntry& entry,
 
 storage::WriteOp Dispatcher::finish_op(const OutboxEntry& entry, const std::string& subscriber,
                                        bool last) const {
-  const auto condition = storage::Condition::version_is(entry.version);
-  if (last) return storage::Delete{kTable, entry.key, condition};
-  nlohmann::json done = nlohmann::json::array();
-  for (const auto& name : entry.done) done.push_back(name);
-  done.push_back(subscriber);
-  return storage::Update{kTable,
-                         entry.key,
-                         {{"done", std::move(done)}, {"version", entry.version + 1}},
-                         {},
-                         condition};
+  return finish_op(entry.key, entry.done, entry.version, subscriber, last);
+}
+
+storage::WriteOp Dispatcher::finish_op(const storage::Key& key, const std::set<std::string>& done,
+                                       std::int64_t version, const std::string& subscriber,
+                                       bool last) const {
+  const auto condition = storage::Condition::version_is(version);
+  if (last) return storage::Delete{kTable, key, condition};
+  nlohmann::json names = nlohmann::json::array();
+  for (const auto& name : done) names.push_back(name);
+  names.push_back(subscriber);
+  return storage::Update{
+      kTable, key, {{"done", std::move(names)}, {"version", version + 1}}, {}, condition};
 }
 
 void Dispatcher::forget_unseen_retries(std::size_t shard) {

@@ -21,6 +21,16 @@
 // delivery thread once committed, so a chain of subscribers (payment -> contract -> battery)
 // runs without waiting for the next sweep.
 //
+// Delivery groups: a subscriber registered with register_grouped_subscriber reads only through
+// the store view it is handed. A shard's consecutive events whose interested subscribers are all
+// such (the insights counters) are then applied up to group_deliveries at a time with one
+// Store::write_sequence (on SQLite, one commit): each handler reads a view in which the group's
+// earlier effects are already applied, and each delivery is still its own batch with its own
+// marker and outbox bookkeeping, checked against the state the earlier ones leave. The sequence is
+// all or nothing; when it fails (a redelivery's marker, a lost race, an invalid effect) each of
+// its events is delivered again on its own, as without groups. An event for any other subscriber
+// first commits the group, so order per subject and subscriber is kept.
+//
 // Concurrency: a pass delivers up to delivery_threads outbox shards at once, each shard by one
 // thread in id order, so events of one subject (always in one shard) still reach a subscriber
 // one at a time and in order, while events of different shards are handled concurrently. A
@@ -59,6 +69,10 @@ namespace cellfleet::events {
 // Reads what it needs from the store and appends its effects (at most kMaxBatchOps - 2
 // operations) to effects. Throwing means "not applied, try again later".
 using Handler = std::function<void(const Event& event, storage::WriteBatch& effects)>;
+// A Handler that reads only through reads (the store, or a delivery group's view of it): see
+// register_grouped_subscriber.
+using GroupedHandler =
+    std::function<void(const Event& event, storage::Store& reads, storage::WriteBatch& effects)>;
 // Called on the dispatcher's thread after a handler's effects for event were committed (not for a
 // redelivery whose effects were dropped): wakes what waits for them, e.g. a pack's long-poll.
 // Must not throw and must not touch the store.
@@ -76,6 +90,9 @@ struct DispatcherOptions {
   std::chrono::seconds inbox_ttl = std::chrono::days(35);  // longer than the event retention
   std::size_t page_size = 100;                             // outbox items read per query
   std::size_t delivery_threads = 1;  // shards delivered at the same time (1..16)
+  // Deliveries (event x subscriber) to grouped subscribers committed by one write, 1..256; capped
+  // by the store's max_write_sequence() (1 on DynamoDB). 1: every delivery is its own write.
+  std::size_t group_deliveries = 1;
 };
 
 class Dispatcher {
@@ -90,6 +107,12 @@ class Dispatcher {
   // Throws std::invalid_argument for a bad or duplicate name.
   void register_subscriber(std::string name, std::vector<std::string> types, Handler handler,
                            AfterCommit after_commit = {});
+
+  // Like register_subscriber, for a handler that reads only through the store it is handed, so
+  // that its deliveries may be grouped (see above). Reads through any other path would miss the
+  // group's uncommitted effects.
+  void register_grouped_subscriber(std::string name, std::vector<std::string> types,
+                                   GroupedHandler handler, AfterCommit after_commit = {});
 
   // Starts the delivery thread; it delivers what is in the outbox at once (healing a crash), then
   // on every notify() and every sweep_interval. Idempotent.
@@ -128,15 +151,43 @@ class Dispatcher {
     std::uint64_t seen_in_pass = 0;
   };
   struct OutboxEntry;
+  struct Group;
   enum class Outcome { done, waiting, stale };
 
   void run();
   bool hold_lease(std::size_t shard);
   std::size_t process_shard(std::size_t shard, const std::vector<const Subscriber*>& subscribers,
                             std::int64_t& pending);
+  void add_subscriber(std::string name, std::vector<std::string> types, GroupedHandler handler,
+                      AfterCommit after_commit, bool grouped);
+  // Delivers entry, into group when it may join it; returns the deliveries completed now.
   std::size_t deliver(std::size_t shard, OutboxEntry& entry,
                       const std::vector<const Subscriber*>& subscribers,
-                      std::set<std::string>& blocked);
+                      std::set<std::string>& blocked, Group& group);
+  // Delivers entry to each interested subscriber, each with its own write.
+  std::size_t deliver_alone(std::size_t shard, OutboxEntry& entry,
+                            const std::vector<const Subscriber*>& subscribers,
+                            std::set<std::string>& blocked);
+  static std::vector<const Subscriber*> interested_in(
+      const OutboxEntry& entry, const std::vector<const Subscriber*>& subscribers);
+  bool may_group(std::size_t shard, const OutboxEntry& entry,
+                 const std::vector<const Subscriber*>& interested,
+                 const std::set<std::string>& blocked) const;
+  // Runs the handlers of entry's interested subscribers on the group's view and adds their
+  // deliveries; false (and the group as it was) when a handler threw or read what the group
+  // changes.
+  bool join(OutboxEntry& entry, const std::vector<const Subscriber*>& interested, Group& group);
+  // Commits the group; when that fails, delivers each of its entries alone.
+  std::size_t flush(std::size_t shard, Group& group,
+                    const std::vector<const Subscriber*>& subscribers,
+                    std::set<std::string>& blocked);
+  // The marker, effects and outbox bookkeeping of one delivery, as one batch.
+  storage::WriteBatch delivery_batch(const OutboxEntry& entry, const Subscriber& subscriber,
+                                     storage::WriteBatch& effects, storage::WriteOp finish,
+                                     std::int64_t now_ms) const;
+  // Bookkeeping after subscriber's delivery of entry committed (applied_now: its effects too).
+  void record_delivery(std::size_t shard, OutboxEntry& entry, const Subscriber& subscriber,
+                       bool last, bool applied_now, std::int64_t now_ms);
   Outcome apply(std::size_t shard, OutboxEntry& entry, const Subscriber& subscriber, bool last);
   // One handler run and commit; nullopt when its effects lost a race and may_rerun allows
   // running it again.
@@ -146,6 +197,8 @@ class Dispatcher {
                const std::string& error);
   storage::WriteOp finish_op(const OutboxEntry& entry, const std::string& subscriber,
                              bool last) const;
+  storage::WriteOp finish_op(const storage::Key& key, const std::set<std::string>& done,
+                             std::int64_t version, const std::string& subscriber, bool last) const;
   void forget_unseen_retries(std::size_t shard);
   std::int64_t backoff_ms(int attempts) const;
   std::int64_t earliest_retry_ms() const;
@@ -177,6 +230,8 @@ class Dispatcher {
   std::thread thread_;
 
   Gauge& pending_gauge_;
+  Counter& group_writes_;
+  Counter& group_fallbacks_;
 };
 
 }  // namespace cellfleet::events

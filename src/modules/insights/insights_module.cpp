@@ -32,17 +32,19 @@ InsightsModule::InsightsModule(storage::Store& store, const Clock& clock, Logger
                                events::Dispatcher& dispatcher,
                                contracts::OrganizationDirectory& directory)
     : impl_(std::make_unique<Impl>(Impl{store, clock, log, directory})) {
-  dispatcher.register_subscriber(
+  // Both read only through the store they are handed, so a fleet import's or a payment run's
+  // events are counted many to a commit (delivery groups, dispatcher.h).
+  dispatcher.register_grouped_subscriber(
       "insights.fleet", fleet_event_types(),
-      [&store](const events::Event& event, storage::WriteBatch& effects) {
-        count_fleet_event(store, event, effects);
+      [](const events::Event& event, storage::Store& reads, storage::WriteBatch& effects) {
+        count_fleet_event(reads, event, effects);
       });
   Impl* impl = impl_.get();
-  dispatcher.register_subscriber(
+  dispatcher.register_grouped_subscriber(
       "insights.money", money_event_types(),
-      [&store, impl](const events::Event& event, storage::WriteBatch& effects) {
+      [impl](const events::Event& event, storage::Store& reads, storage::WriteBatch& effects) {
         count_money_event(
-            store, event, [impl](const std::string& org) { return impl->calendar_of(org); },
+            reads, event, [impl](const std::string& org) { return impl->calendar_of(org); },
             effects);
       });
 }

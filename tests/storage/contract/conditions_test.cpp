@@ -236,4 +236,59 @@ TEST_CASE("write_each refuses a malformed batch", "[contract]") {
   });
 }
 
+TEST_CASE("write_sequence applies its batches in order, all or none, up to the backend's limit",
+          "[contract]") {
+  for_each_backend([](Fixture& f) {
+    const Key counter{f.pk("counter"), "c"};
+    put(f.store, item(counter.pk, counter.sk, {{"version", 1}, {"n", 1}}));
+    const auto bump_from = [&](std::int64_t version) {
+      return WriteBatch{
+          {Put{kTable, item(counter.pk, counter.sk, {{"version", version + 1}, {"n", version + 1}}),
+               Condition::version_is(version)}}};
+    };
+    const std::size_t limit = f.store.max_write_sequence();
+    REQUIRE(limit >= 1);
+    CHECK_THROWS_AS(f.store.write_sequence(std::vector<WriteBatch>(limit + 1, WriteBatch{})),
+                    InvalidRequest);
+    f.store.write_sequence({});
+    if (limit == 1) {
+      // One batch is a write(): applied when its conditions hold, refused whole when not.
+      f.store.write_sequence({bump_from(1)});
+      CHECK(f.store.get(kTable, counter)->at("n") == 2);
+      CHECK_THROWS_AS(f.store.write_sequence({bump_from(1)}), ConditionFailed);
+      CHECK(f.store.get(kTable, counter)->at("n") == 2);
+      return;
+    }
+    // Each batch is checked against what the ones before it left: 1 -> 2 -> 3, and a marker.
+    f.store.write_sequence(
+        {bump_from(1),
+         {{Put{kTable, item(f.pk("inbox"), "evt_1"), Condition::must_not_exist()},
+           Check{kTable, counter, Condition::version_is(2)}}},
+         bump_from(2)});
+    CHECK(f.store.get(kTable, counter)->at("n") == 3);
+    CHECK(f.store.get(kTable, {f.pk("inbox"), "evt_1"}));
+
+    // The third batch fails (the counter is at 4 by then, not 3): the first two are undone too.
+    try {
+      f.store.write_sequence(
+          {bump_from(3),
+           {{Put{kTable, item(f.pk("inbox"), "evt_2"), Condition::must_not_exist()}}},
+           bump_from(3)});
+      FAIL("the sequence did not fail");
+    } catch (const ConditionFailed& failed) {
+      CHECK(failed.key == counter);
+      CHECK(failed.op_index == 0);
+    }
+    CHECK(f.store.get(kTable, counter)->at("n") == 3);
+    CHECK_FALSE(f.store.get(kTable, {f.pk("inbox"), "evt_2"}));
+
+    // A malformed batch anywhere writes nothing.
+    CHECK_THROWS_AS(f.store.write_sequence({bump_from(3),
+                                            {{Put{kTable, item(f.pk("twice"), "x"), {}},
+                                              Delete{kTable, {f.pk("twice"), "x"}, {}}}}}),
+                    InvalidRequest);
+    CHECK(f.store.get(kTable, counter)->at("n") == 3);
+  });
+}
+
 }  // namespace cellfleet::storage::testing

@@ -1,0 +1,266 @@
+// Delivery groups (dispatcher.h): a shard's consecutive events for subscribers that read through
+// the view they are handed are committed many to a write, and every failure falls back to
+// delivering them one by one. Each case runs on every available real store; on DynamoDB the store
+// caps groups at one delivery, so the same cases check that the grouped registration behaves as
+// the plain one there.
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "events_support.h"
+
+using namespace cellfleet;
+using namespace cellfleet::events;
+using namespace cellfleet::events::testing;
+
+namespace {
+
+const std::string kOrg = "org_01JD3K6W7M8N9P0Q1R2S3T4V5W";
+
+// A counter's value in the metrics text ("name value" with no labels); -1 when absent.
+std::int64_t metric(MetricsRegistry& metrics, const std::string& name) {
+  const std::string text = metrics.render();
+  const auto at = text.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stoll(text.substr(at + name.size() + 2));
+}
+
+// The effects of a tally subscriber, read through reads as a grouped handler must: the event's
+// own application count (count_application), one total for the organization that every event
+// bumps (the item all of a group's deliveries change), and the subject's sequence numbers in the
+// order they were applied.
+void tally(storage::Store& reads, const std::string& subscriber, const Event& event,
+           storage::WriteBatch& effects) {
+  count_application(reads, subscriber, event, effects);
+  const auto bump = [&](const storage::Key& key, const std::function<void(storage::Item&)>& edit) {
+    auto item = reads.get(kTable, key);
+    const std::int64_t version = item ? item->value("version", std::int64_t{0}) : 0;
+    storage::Item next = item ? *item : storage::Item{{"pk", key.pk}, {"sk", key.sk}};
+    edit(next);
+    next["version"] = version + 1;
+    effects.ops.emplace_back(storage::Put{
+        kTable, std::move(next),
+        item ? storage::Condition::version_is(version) : storage::Condition::must_not_exist()});
+  };
+  bump({"tally#" + subscriber, event.org_id},
+       [](storage::Item& item) { item["total"] = item.value("total", std::int64_t{0}) + 1; });
+  bump({"tally#" + subscriber, "seq#" + event.subject}, [&](storage::Item& item) {
+    if (!item.contains("seen")) item["seen"] = nlohmann::json::array();
+    item["seen"].push_back(event.data.at("seq"));
+  });
+}
+
+std::int64_t total(storage::Store& store, const std::string& subscriber) {
+  const auto item = store.get(kTable, {"tally#" + subscriber, kOrg});
+  return item ? item->value("total", std::int64_t{0}) : 0;
+}
+
+std::vector<int> seen(storage::Store& store, const std::string& subscriber,
+                      const std::string& subject) {
+  const auto item = store.get(kTable, {"tally#" + subscriber, "seq#" + subject});
+  return item ? item->at("seen").get<std::vector<int>>() : std::vector<int>{};
+}
+
+// rounds events of each of subjects subjects, interleaved, data {seq}, published 25 to a batch.
+std::vector<Event> publish_rounds(storage::Store& store, IdGenerator& ids, const Clock& clock,
+                                  int subjects, int rounds, const std::string& type) {
+  std::vector<Event> all;
+  std::vector<Event> batch;
+  for (int seq = 0; seq < rounds; ++seq) {
+    for (int s = 0; s < subjects; ++s) {
+      batch.push_back(
+          make_event(ids, clock, kOrg, "dev_" + std::to_string(s), type, {{"seq", seq}}));
+      all.push_back(batch.back());
+      if (batch.size() == 25) {
+        publish(store, batch);
+        batch.clear();
+      }
+    }
+  }
+  if (!batch.empty()) publish(store, batch);
+  return all;
+}
+
+std::vector<int> zero_to(int n) {
+  std::vector<int> sequence;
+  for (int i = 0; i < n; ++i) sequence.push_back(i);
+  return sequence;
+}
+
+}  // namespace
+
+TEST_CASE("grouped deliveries share writes, apply each event once and keep each subject's order",
+          "[events]") {
+  for (const auto& backend : event_backends()) {
+    DYNAMIC_SECTION(backend) {
+      EventWorld<SystemClock> world(backend);
+      auto [clock, store, log, metrics, ids] = world.parts();
+      DispatcherOptions options;
+      options.group_deliveries = 64;
+      options.page_size = 50;  // groups end at page ends too
+      Dispatcher dispatcher(store, clock, log.get(), metrics, options);
+      // Two grouped subscribers of every event: each event's outbox item is updated by the first
+      // delivery and deleted by the second within one group.
+      for (const std::string name : {"fleet", "money"}) {
+        dispatcher.register_grouped_subscriber(
+            name, {"*"},
+            [name](const Event& e, storage::Store& reads, storage::WriteBatch& effects) {
+              tally(reads, name, e, effects);
+            });
+      }
+      const auto events = publish_rounds(store, ids, clock, 12, 25, "device.reported");
+
+      std::size_t delivered = 0;
+      for (int pass = 0; pass < 5 && outbox_size(store) > 0; ++pass) {
+        delivered += dispatcher.run_once();
+      }
+      CHECK(outbox_size(store) == 0);
+      CHECK(delivered == 2 * events.size());
+      for (const std::string name : {"fleet", "money"}) {
+        INFO(name);
+        CHECK(total(store, name) == 300);
+        for (const auto& event : events) REQUIRE(applied_count(store, name, event.id) == 1);
+        for (int s = 0; s < 12; ++s)
+          CHECK(seen(store, name, "dev_" + std::to_string(s)) == zero_to(25));
+      }
+      const std::int64_t writes = metric(metrics, "events_group_writes_total");
+      CHECK(metric(metrics, "events_group_fallbacks_total") == 0);
+      if (store.max_write_sequence() > 1) {
+        // 600 deliveries in groups of at most 64, cut at page and shard ends: far fewer writes.
+        CHECK(writes >= 10);
+        CHECK(writes <= 60);
+      } else {
+        CHECK(writes == 0);  // DynamoDB: every delivery is its own transaction
+      }
+    }
+  }
+}
+
+TEST_CASE("a delivery group whose write fails is delivered one by one and applies nothing twice",
+          "[events]") {
+  for (const auto& backend : event_backends()) {
+    DYNAMIC_SECTION(backend) {
+      EventWorld<SystemClock> world(backend);
+      auto [clock, store, log, metrics, ids] = world.parts();
+      DispatcherOptions options;
+      options.group_deliveries = 64;
+      Dispatcher dispatcher(store, clock, log.get(), metrics, options);
+      int calls = 0;
+      dispatcher.register_grouped_subscriber(
+          "fleet", {"*"}, [&calls](const Event& e, storage::Store& reads, storage::WriteBatch& fx) {
+            ++calls;
+            tally(reads, "fleet", e, fx);
+          });
+      // One subject, so every event is in one shard and one group.
+      const auto events = publish_rounds(store, ids, clock, 1, 40, "device.reported");
+
+      // An earlier holder applied event 17 with its marker and died before its bookkeeping.
+      storage::WriteBatch applied_before;
+      tally(store, "fleet", events[17], applied_before);
+      applied_before.ops.emplace_back(
+          storage::Put{kTable,
+                       {{"pk", "inbox#fleet"}, {"sk", events[17].id}, {"applied_at", 1}},
+                       storage::Condition::must_not_exist()});
+      store.write(applied_before);
+
+      CHECK(dispatcher.run_once() == 40);
+      CHECK(outbox_size(store) == 0);
+      for (const auto& event : events) REQUIRE(applied_count(store, "fleet", event.id) == 1);
+      CHECK(total(store, "fleet") == 40);
+      // Event 17 was applied first, by the earlier holder; the others in order.
+      std::vector<int> expected = zero_to(40);
+      expected.erase(expected.begin() + 17);
+      expected.insert(expected.begin(), 17);
+      CHECK(seen(store, "fleet", "dev_0") == expected);
+      CHECK_THAT(metrics.render(),
+                 Catch::Contains(R"(events_delivered_total{subscriber="fleet"} 39)"));
+      if (store.max_write_sequence() > 1) {
+        // The group's marker for event 17 failed it: every handler ran again, alone.
+        CHECK(metric(metrics, "events_group_fallbacks_total") == 1);
+        CHECK(calls == 80);
+      } else {
+        CHECK(calls == 40);
+      }
+    }
+  }
+}
+
+TEST_CASE(
+    "a grouped handler that throws, queries what its group changed, or shares a subject with a "
+    "plain subscriber is delivered alone, in order",
+    "[events]") {
+  for (const auto& backend : event_backends()) {
+    DYNAMIC_SECTION(backend) {
+      EventWorld<ManualClock> world(backend, test_start());
+      auto [clock, store, log, metrics, ids] = world.parts();
+      DispatcherOptions options;
+      options.group_deliveries = 64;
+      options.retry_base = std::chrono::seconds(1);
+      Dispatcher dispatcher(store, clock, log.get(), metrics, options);
+      bool failed_once = false;
+      int conflicts_seen = 0;
+      dispatcher.register_grouped_subscriber(
+          "fleet", {"*"}, [&](const Event& e, storage::Store& reads, storage::WriteBatch& fx) {
+            const int seq = e.data.at("seq").get<int>();
+            if (e.subject == "dev_1" && seq == 7 && !failed_once) {
+              failed_once = true;
+              throw std::runtime_error("transient");
+            }
+            if (seq % 10 == 3) {
+              // Reads the tally partition, which the group's earlier deliveries changed.
+              try {
+                partition_items(reads, "tally#fleet");
+              } catch (...) {
+                ++conflicts_seen;
+                throw;
+              }
+            }
+            tally(reads, "fleet", e, fx);
+          });
+      // A plain subscriber of one type: its events cut the groups.
+      std::map<std::string, std::vector<int>> plain_seen;
+      dispatcher.register_subscriber("access", {"device.locked"},
+                                     [&](const Event& e, storage::WriteBatch& fx) {
+                                       count_application(store, "access", e, fx);
+                                       plain_seen[e.subject].push_back(e.data.at("seq"));
+                                     });
+      std::vector<Event> events;
+      for (int seq = 0; seq < 30; ++seq) {
+        std::vector<Event> round;
+        for (int s = 0; s < 3; ++s) {
+          round.push_back(make_event(ids, clock, kOrg, "dev_" + std::to_string(s),
+                                     seq % 4 == 0 ? "device.locked" : "device.reported",
+                                     {{"seq", seq}}));
+        }
+        publish(store, round);
+        events.insert(events.end(), round.begin(), round.end());
+      }
+
+      for (int pass = 0; pass < 10 && outbox_size(store) > 0; ++pass) {
+        dispatcher.run_once();
+        clock.advance(std::chrono::seconds(2));
+      }
+      CHECK(outbox_size(store) == 0);
+      CHECK(failed_once);
+      CHECK(total(store, "fleet") == 90);
+      for (const auto& event : events) REQUIRE(applied_count(store, "fleet", event.id) == 1);
+      std::vector<int> locks;
+      for (int seq = 0; seq < 30; seq += 4) locks.push_back(seq);
+      for (int s = 0; s < 3; ++s) {
+        const std::string subject = "dev_" + std::to_string(s);
+        INFO(subject);
+        CHECK(seen(store, "fleet", subject) == zero_to(30));
+        CHECK(plain_seen[subject] == locks);
+      }
+      if (store.max_write_sequence() > 1) {
+        CHECK(conflicts_seen > 0);
+        CHECK(metric(metrics, "events_group_writes_total") > 0);
+      }
+      CHECK(metric(metrics, "events_group_fallbacks_total") == 0);
+    }
+  }
+}
