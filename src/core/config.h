@@ -54,7 +54,7 @@ struct Config {
     std::int64_t sweep_interval_ms = 1000;
     std::int64_t lease_ms = 10000;
     std::int64_t delivery_threads = 0;  // 0: 4 on SQLite, 1 on DynamoDB
-    std::int64_t delivery_group = 64;   // deliveries per write for grouped subscribers
+    std::int64_t delivery_group = 32;   // deliveries per write for grouped subscribers
     std::int64_t retention_days = 30;
     // GET /v1/events/stream (docs/events.md "Live stream").
     std::int64_t stream_heartbeat_seconds = 15;
