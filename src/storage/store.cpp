@@ -1,8 +1,6 @@
 // The parts of the Store interface that are not backend-specific.
 #include "storage/store.h"
 
-#include <string>
-
 namespace cellfleet::storage {
 
 std::vector<std::optional<ConditionFailed>> Store::write_each(
@@ -18,15 +16,6 @@ std::vector<std::optional<ConditionFailed>> Store::write_each(
     }
   }
   return outcomes;
-}
-
-void Store::write_sequence(const std::vector<WriteBatch>& batches) {
-  if (batches.size() > max_write_sequence()) {
-    throw InvalidRequest("a write sequence of " + std::to_string(batches.size()) +
-                         " batches exceeds this backend's limit of " +
-                         std::to_string(max_write_sequence()));
-  }
-  if (!batches.empty()) write(batches.front());
 }
 
 }  // namespace cellfleet::storage

@@ -185,18 +185,6 @@ class Store {
   virtual std::vector<std::optional<ConditionFailed>> write_each(
       const std::vector<WriteBatch>& batches);
 
-  // Applies the batches in order as one atomic write: each batch is checked as write() would check
-  // it, against the state the batches before it left (so two batches may change one item), and
-  // either every batch is applied or none is. For a writer that decides several changes in a row
-  // from what the earlier ones leave (the event dispatcher's delivery groups): on SQLite the whole
-  // sequence costs one commit. At most max_write_sequence() batches; a backend that cannot apply
-  // more than one batch atomically (DynamoDB: a transaction may not touch an item twice) answers 1
-  // and writes a sequence of one batch as write() does. Throws what write() throws; a
-  // ConditionFailed names the failing operation within its own batch. InvalidRequest for more
-  // batches than max_write_sequence().
-  virtual void write_sequence(const std::vector<WriteBatch>& batches);
-  virtual std::size_t max_write_sequence() const { return 1; }
-
   // Stores many items (unconditional puts, replacing existing ones) without atomicity: on an
   // exception some items may have been stored. For bulk data such as telemetry; any number of
   // items, chunked by the backend. Throws InvalidRequest before writing anything when an item is

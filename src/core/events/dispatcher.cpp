@@ -60,36 +60,151 @@ DispatcherOptions with_instance_id(DispatcherOptions options, const Clock& clock
   return options;
 }
 
-// A handler read what its delivery group has changed but not committed, in a way the group's view
-// cannot answer (a query over a partition or index it changed).
+// A handler read what its delivery group has changed but not committed, in a way the group cannot
+// answer (a query over a partition or index it changed).
 class GroupConflict : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
-// The store as a delivery group leaves it: reads see the effects of the group's deliveries so far,
-// which are not committed yet. Writes go through the group, never through the view.
-class GroupView final : public storage::Store {
+using ItemKey = std::tuple<std::string, std::string, std::string>;  // table, pk, sk
+
+ItemKey item_key(const storage::WriteOp& op) {
+  return std::visit(
+      [](const auto& o) -> ItemKey {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, storage::Put>) {
+          return {o.table, o.item.at("pk").template get<std::string>(),
+                  o.item.at("sk").template get<std::string>()};
+        } else {
+          return {o.table, o.key.pk, o.key.sk};
+        }
+      },
+      op);
+}
+
+storage::Condition condition_of(const storage::WriteOp& op) {
+  return std::visit([](const auto& o) { return o.condition; }, op);
+}
+
+bool pins_state(const storage::Condition& condition) {
+  return condition.kind == storage::Condition::Kind::version_is ||
+         condition.kind == storage::Condition::Kind::must_not_exist;
+}
+
+bool holds(const storage::Condition& condition, const std::optional<storage::Item>& item) {
+  switch (condition.kind) {
+    case storage::Condition::Kind::none:
+      return true;
+    case storage::Condition::Kind::must_exist:
+      return item.has_value();
+    case storage::Condition::Kind::must_not_exist:
+      return !item;
+    case storage::Condition::Kind::version_is: {
+      if (!item) return false;
+      const auto version = item->find("version");
+      return version != item->end() && version->is_number_integer() &&
+             version->get<std::int64_t>() == condition.version;
+    }
+  }
+  return false;
+}
+
+// The item after op, from the item before it.
+std::optional<storage::Item> after(const storage::WriteOp& op, std::optional<storage::Item> item) {
+  if (const auto* put = std::get_if<storage::Put>(&op)) return put->item;
+  if (std::holds_alternative<storage::Delete>(op)) return std::nullopt;
+  if (const auto* update = std::get_if<storage::Update>(&op)) {
+    if (!item) item = storage::Item{{"pk", update->key.pk}, {"sk", update->key.sk}};
+    for (const auto& [name, value] : update->set.items()) (*item)[name] = value;
+    for (const auto& name : update->remove) item->erase(name);
+  }
+  return item;  // a Check changes nothing
+}
+
+// One operation doing what first and then next do, under first's condition (next's condition
+// was checked against the state first leaves). Partial stays partial: an update after an update
+// or a check still applies to whatever the stored item holds then.
+storage::WriteOp combined(const storage::WriteOp& first, const storage::WriteOp& next) {
+  const storage::Condition condition = condition_of(first);
+  const auto [table, pk, sk] = item_key(first);
+  if (std::holds_alternative<storage::Check>(next)) return first;
+  if (const auto* put = std::get_if<storage::Put>(&next)) {
+    return storage::Put{table, put->item, condition};
+  }
+  if (std::holds_alternative<storage::Delete>(next)) {
+    return storage::Delete{table, {pk, sk}, condition};
+  }
+  const auto& update = std::get<storage::Update>(next);
+  if (const auto* first_update = std::get_if<storage::Update>(&first)) {
+    storage::Update merged = *first_update;
+    for (const auto& [name, value] : update.set.items()) {
+      merged.set[name] = value;
+      std::erase(merged.remove, name);
+    }
+    for (const auto& name : update.remove) {
+      merged.set.erase(name);
+      if (std::find(merged.remove.begin(), merged.remove.end(), name) == merged.remove.end()) {
+        merged.remove.push_back(name);
+      }
+    }
+    return merged;
+  }
+  if (std::holds_alternative<storage::Check>(first)) {
+    storage::Update checked = update;
+    checked.condition = condition;
+    return checked;
+  }
+  // After a put or a delete the whole item is known: a put of it.
+  const auto* put = std::get_if<storage::Put>(&first);
+  return storage::Put{
+      table, *after(next, put ? std::optional<storage::Item>(put->item) : std::nullopt), condition};
+}
+
+// A delivery group's writes merged into one batch, at most one operation per item (so it is one
+// transaction on DynamoDB too), and the store as that batch would leave it, for the group's
+// handlers to read. Each item's operation is its final state under the condition of the group's
+// first operation on it; a later operation joins only when that condition pins the item (a
+// version or its absence), so the later condition can be checked here, exactly, against the
+// state the group leaves.
+class GroupWrites final : public storage::Store {
  public:
-  explicit GroupView(storage::Store& store) : store_(store) {}
+  explicit GroupWrites(storage::Store& store) : store_(store) {}
+
+  bool empty() const { return s_.batch.ops.empty(); }
+  const storage::WriteBatch& batch() const { return s_.batch; }
+  void clear() { s_ = State{}; }
+
+  // Adds one delivery's batch; false, with nothing added, when one of its operations cannot be
+  // merged (its condition does not hold in the group's state, or cannot be checked here) or the
+  // merged batch would exceed kMaxBatchOps.
+  bool add(const storage::WriteBatch& delivery) {
+    std::size_t new_items = 0;
+    for (const auto& op : delivery.ops) {
+      auto found = s_.items.find(item_key(op));
+      if (found == s_.items.end()) {
+        ++new_items;
+        continue;
+      }
+      const storage::Condition condition = condition_of(op);
+      if (condition.kind == storage::Condition::Kind::none) continue;
+      if (!pins_state(condition_of(s_.batch.ops[found->second.op]))) return false;
+      if (!holds(condition, state(found->first, found->second))) return false;
+    }
+    if (s_.batch.ops.size() + new_items > storage::kMaxBatchOps) return false;
+    for (const auto& op : delivery.ops) merge(op);
+    return true;
+  }
 
   std::optional<storage::Item> get(const std::string& table, const storage::Key& key) override {
-    auto found = pending_.find({table, key.pk, key.sk});
-    if (found == pending_.end()) return store_.get(table, key);
-    Pending& pending = found->second;
-    if (!pending.updates.empty()) {
-      // Updates of an item the group never read: applied to the stored item on first read.
-      std::optional<storage::Item> item = store_.get(table, key);
-      for (const auto& update : pending.updates) item = updated(std::move(item), update);
-      pending.item = std::move(item);
-      pending.updates.clear();
-    }
-    return pending.item;
+    auto found = s_.items.find({table, key.pk, key.sk});
+    if (found == s_.items.end()) return store_.get(table, key);
+    return state(found->first, found->second);
   }
 
   storage::Page query(const storage::Query& q) override {
-    const bool changed = q.index ? changed_tables_.contains(q.table)
-                                 : changed_partitions_.contains({q.table, q.partition});
+    const bool changed = q.index ? s_.changed_tables.contains(q.table)
+                                 : s_.changed_partitions.contains({q.table, q.partition});
     if (changed) throw GroupConflict("the query reads what the delivery group changed");
     return store_.query(q);
   }
@@ -98,84 +213,67 @@ class GroupView final : public storage::Store {
   void put_many(const std::string&, const std::vector<storage::Item>&) override { refuse(); }
   void ping() override { store_.ping(); }
 
-  // The state after batch, for the reads that follow.
-  void record(const storage::WriteBatch& batch) {
-    for (const auto& op : batch.ops) {
-      if (const auto* put = std::get_if<storage::Put>(&op)) {
-        change(put->table, {put->item.at("pk").get<std::string>(),
-                            put->item.at("sk").get<std::string>()}) = Pending{put->item, {}};
-      } else if (const auto* update = std::get_if<storage::Update>(&op)) {
-        Pending& pending = change(update->table, update->key);
-        if (pending.updates.empty() && was_pending_) {
-          pending.item = updated(std::move(pending.item), *update);
-        } else {
-          pending.updates.push_back(*update);
-        }
-      } else if (const auto* erase = std::get_if<storage::Delete>(&op)) {
-        change(erase->table, erase->key) = Pending{};
-      }
-    }
-  }
-
-  // Undo log positions: what record() changed after mark() is undone by rollback(mark).
-  std::size_t mark() const { return undo_.size(); }
-  void rollback(std::size_t mark) {
-    while (undo_.size() > mark) {
-      auto& [key, before] = undo_.back();
-      if (before) {
-        pending_[key] = std::move(*before);
-      } else {
-        pending_.erase(key);
-      }
-      undo_.pop_back();
-    }
-    // The partitions a rolled-back batch named stay marked: a conservative conflict, not a wrong
-    // read.
-  }
-  void clear() {
-    pending_.clear();
-    undo_.clear();
-    changed_partitions_.clear();
-    changed_tables_.clear();
-  }
-
  private:
-  using PendingKey = std::tuple<std::string, std::string, std::string>;  // table, pk, sk
-  struct Pending {
-    std::optional<storage::Item> item;     // nullopt: deleted or absent
-    std::vector<storage::Update> updates;  // to apply to the stored item when read
+  struct Entry {
+    std::size_t op;                     // index in batch
+    std::optional<storage::Item> item;  // the state after the group, once known
+    bool known = false;
+  };
+  struct State {
+    storage::WriteBatch batch;
+    std::map<ItemKey, Entry> items;
+    std::set<std::pair<std::string, std::string>> changed_partitions;  // table, pk
+    std::set<std::string> changed_tables;
   };
 
+ public:
+  // What add() changed after save() is undone by restore().
+  State save() const { return s_; }
+  void restore(State saved) { s_ = std::move(saved); }
+
+ private:
   [[noreturn]] static void refuse() {
     throw std::logic_error("a grouped handler writes through its effects batch, not its reads");
   }
 
-  static std::optional<storage::Item> updated(std::optional<storage::Item> item,
-                                              const storage::Update& update) {
-    if (!item) item = storage::Item{{"pk", update.key.pk}, {"sk", update.key.sk}};
-    for (const auto& [name, value] : update.set.items()) (*item)[name] = value;
-    for (const auto& name : update.remove) item->erase(name);
-    return item;
+  // The item as the group leaves it; the stored item is read when the group's operations on it
+  // are partial (an update or a check of an item no handler of the group has read through here).
+  const std::optional<storage::Item>& state(const ItemKey& key, Entry& entry) {
+    if (!entry.known) {
+      const auto& [table, pk, sk] = key;
+      entry.item = after(s_.batch.ops[entry.op], store_.get(table, {pk, sk}));
+      entry.known = true;
+    }
+    return entry.item;
   }
 
-  // The pending entry of a key about to change, its former state saved for rollback().
-  Pending& change(const std::string& table, const storage::Key& key) {
-    PendingKey pending_key{table, key.pk, key.sk};
-    auto found = pending_.find(pending_key);
-    was_pending_ = found != pending_.end();
-    undo_.emplace_back(pending_key,
-                       was_pending_ ? std::optional<Pending>(found->second) : std::nullopt);
-    changed_partitions_.emplace(table, key.pk);
-    changed_tables_.insert(table);
-    return pending_[pending_key];
+  void merge(const storage::WriteOp& op) {
+    const ItemKey key = item_key(op);
+    const auto& [table, pk, sk] = key;
+    s_.changed_partitions.emplace(table, pk);
+    s_.changed_tables.insert(table);
+    const bool partial =
+        std::holds_alternative<storage::Update>(op) || std::holds_alternative<storage::Check>(op);
+    auto found = s_.items.find(key);
+    if (found == s_.items.end()) {
+      Entry entry{s_.batch.ops.size(), std::nullopt, !partial};
+      if (!partial) entry.item = after(op, std::nullopt);
+      s_.batch.ops.push_back(op);
+      s_.items.emplace(key, std::move(entry));
+      return;
+    }
+    Entry& entry = found->second;
+    s_.batch.ops[entry.op] = combined(s_.batch.ops[entry.op], op);
+    if (!partial) {
+      entry.item = after(op, std::nullopt);
+      entry.known = true;
+    } else if (entry.known) {
+      entry.item = after(op, std::move(entry.item));
+    }
   }
 
   storage::Store& store_;
-  std::map<PendingKey, Pending> pending_;
-  std::vector<std::pair<PendingKey, std::optional<Pending>>> undo_;
-  std::set<std::pair<std::string, std::string>> changed_partitions_;
-  std::set<std::string> changed_tables_;
-  bool was_pending_ = false;
+  State s_;
 };
 
 }  // namespace
@@ -197,8 +295,7 @@ struct Dispatcher::Subscriber {
   }
 };
 
-// Deliveries read and decided but not committed yet: one batch each, written with one
-// write_sequence by flush().
+// Deliveries read and decided but not committed yet, merged into one batch that flush() writes.
 struct Dispatcher::Group {
   struct Member {
     OutboxEntry* entry;
@@ -206,19 +303,19 @@ struct Dispatcher::Group {
     bool last;
     std::int64_t now_ms;
   };
-  explicit Group(storage::Store& store) : view(store) {}
-  bool empty() const { return batches.empty(); }
+  explicit Group(storage::Store& store) : writes(store) {}
+  bool empty() const { return members.empty(); }
   void clear() {
     members.clear();
-    batches.clear();
     entries.clear();
-    view.clear();
+    writes.clear();
+    publishes = false;
   }
 
   std::vector<Member> members;
-  std::vector<storage::WriteBatch> batches;  // batches[i] is members[i]'s
-  std::vector<OutboxEntry*> entries;         // each once, in delivery order
-  GroupView view;
+  std::vector<OutboxEntry*> entries;  // each once, in delivery order
+  GroupWrites writes;
+  bool publishes = false;  // a handler's effects published events
 };
 
 // An outbox item as read: the event and which subscribers are done with it.
@@ -275,7 +372,6 @@ Dispatcher::Dispatcher(storage::Store& store, const Clock& clock, Logger& log,
   if (options_.group_deliveries < 1 || options_.group_deliveries > 256) {
     throw std::invalid_argument("group_deliveries must be within 1..256");
   }
-  options_.group_deliveries = std::min(options_.group_deliveries, store_.max_write_sequence());
 }
 
 Dispatcher::~Dispatcher() {
@@ -504,10 +600,15 @@ std::size_t Dispatcher::deliver(std::size_t shard, OutboxEntry& entry,
   if (interested.empty()) return deliver_alone(shard, entry, subscribers, blocked);
   std::size_t completed = 0;
   if (may_group(shard, entry, interested, blocked)) {
-    if (group.batches.size() + interested.size() > options_.group_deliveries) {
+    if (group.members.size() + interested.size() > options_.group_deliveries) {
       completed += flush(shard, group, subscribers, blocked);
     }
     if (join(entry, interested, group)) return completed;  // the rest count when committed
+    if (!group.empty()) {
+      // The merged batch is full, or this event's writes cannot merge into it: a new group.
+      completed += flush(shard, group, subscribers, blocked);
+      if (join(entry, interested, group)) return completed;
+    }
   }
   // Alone, after the group: a subject's events reach a subscriber in order.
   completed += flush(shard, group, subscribers, blocked);
@@ -527,33 +628,39 @@ bool Dispatcher::may_group(std::size_t shard, const OutboxEntry& entry,
 
 bool Dispatcher::join(OutboxEntry& entry, const std::vector<const Subscriber*>& interested,
                       Group& group) {
-  const std::size_t mark = group.view.mark();
-  const std::size_t first = group.batches.size();
+  // A later subscriber's handler reads the earlier ones' effects too; all or none of them join.
+  std::optional<decltype(group.writes.save())> before;
+  if (interested.size() > 1) before = group.writes.save();
+  const std::size_t first = group.members.size();
   std::set<std::string> done = entry.done;
   std::int64_t version = entry.version;
+  bool publishes = false;
   for (std::size_t i = 0; i < interested.size(); ++i) {
     const Subscriber& subscriber = *interested[i];
     const bool last = i + 1 == interested.size();
     const std::int64_t now_ms = clock_.epoch_millis();
     storage::WriteBatch effects;
+    bool joined = false;
     try {
-      subscriber.handler(entry.event, group.view, effects);
+      subscriber.handler(entry.event, group.writes, effects);
+      publishes = publishes || publishes_events(effects);
+      joined = group.writes.add(
+          delivery_batch(entry, subscriber, effects,
+                         finish_op(entry.key, done, version, subscriber.name, last), now_ms));
     } catch (...) {
       // Delivered alone instead, where a failure is retried and counted as it should be.
-      group.view.rollback(mark);
-      group.batches.resize(first);
+    }
+    if (!joined) {
+      if (before) group.writes.restore(std::move(*before));
       group.members.resize(first);
       return false;
     }
-    group.batches.push_back(
-        delivery_batch(entry, subscriber, effects,
-                       finish_op(entry.key, done, version, subscriber.name, last), now_ms));
-    group.view.record(group.batches.back());
     group.members.push_back({&entry, &subscriber, last, now_ms});
     done.insert(subscriber.name);
     ++version;
   }
   group.entries.push_back(&entry);
+  group.publishes = group.publishes || publishes;
   return true;
 }
 
@@ -562,7 +669,7 @@ std::size_t Dispatcher::flush(std::size_t shard, Group& group,
                               std::set<std::string>& blocked) {
   if (group.empty()) return 0;
   try {
-    store_.write_sequence(group.batches);
+    store_.write(group.writes.batch());
   } catch (const storage::Unavailable&) {
     group.clear();
     throw;  // the pass ends; the next one delivers these events again
@@ -571,7 +678,7 @@ std::size_t Dispatcher::flush(std::size_t shard, Group& group,
     // redelivery's marker, a lost race re-run, a failing effect retried or dead-lettered.
     group_fallbacks_.inc();
     log_.info("a delivery group failed; delivering its events one by one",
-              {{"shard", shard}, {"deliveries", group.batches.size()}, {"error", e.what()}});
+              {{"shard", shard}, {"deliveries", group.members.size()}, {"error", e.what()}});
     const auto entries = group.entries;
     group.clear();
     std::size_t completed = 0;
@@ -581,12 +688,11 @@ std::size_t Dispatcher::flush(std::size_t shard, Group& group,
     return completed;
   }
   group_writes_.inc();
-  for (std::size_t i = 0; i < group.members.size(); ++i) {
-    const auto& member = group.members[i];
+  for (const auto& member : group.members) {
     member.entry->done.insert(member.subscriber->name);
     record_delivery(shard, *member.entry, *member.subscriber, member.last, true, member.now_ms);
-    if (publishes_events(group.batches[i])) committed(group.batches[i]);
   }
+  if (group.publishes) committed(group.writes.batch());  // the events the effects published
   const std::size_t completed = group.members.size();
   group.clear();
   return completed;

@@ -23,13 +23,16 @@
 //
 // Delivery groups: a subscriber registered with register_grouped_subscriber reads only through
 // the store view it is handed. A shard's consecutive events whose interested subscribers are all
-// such (the insights counters) are then applied up to group_deliveries at a time with one
-// Store::write_sequence (on SQLite, one commit): each handler reads a view in which the group's
-// earlier effects are already applied, and each delivery is still its own batch with its own
-// marker and outbox bookkeeping, checked against the state the earlier ones leave. The sequence is
-// all or nothing; when it fails (a redelivery's marker, a lost race, an invalid effect) each of
-// its events is delivered again on its own, as without groups. An event for any other subscriber
-// first commits the group, so order per subject and subscriber is kept.
+// such (the insights counters) are then applied up to group_deliveries at a time with one write
+// (one SQLite commit, one DynamoDB transaction): each handler reads a view in which the group's
+// earlier effects are already applied, and the deliveries' batches (each with its own marker and
+// outbox bookkeeping) are merged into one batch with one operation per item: the item's final
+// state under the condition of the group's first operation on it. A delivery joins only while
+// that is exact (the first condition pins the item's version or absence, so the later condition
+// is checked against the group's state) and the merged batch stays within kMaxBatchOps. When the
+// write fails (a redelivery's marker, a lost race, an invalid effect) each of the group's events
+// is delivered again on its own, as without groups. An event for any other subscriber first
+// commits the group, so order per subject and subscriber is kept.
 //
 // Concurrency: a pass delivers up to delivery_threads outbox shards at once, each shard by one
 // thread in id order, so events of one subject (always in one shard) still reach a subscriber
@@ -90,8 +93,8 @@ struct DispatcherOptions {
   std::chrono::seconds inbox_ttl = std::chrono::days(35);  // longer than the event retention
   std::size_t page_size = 100;                             // outbox items read per query
   std::size_t delivery_threads = 1;  // shards delivered at the same time (1..16)
-  // Deliveries (event x subscriber) to grouped subscribers committed by one write, 1..256; capped
-  // by the store's max_write_sequence() (1 on DynamoDB). 1: every delivery is its own write.
+  // Deliveries (event x subscriber) to grouped subscribers committed by one write, 1..256 (fewer
+  // when their merged operations reach kMaxBatchOps). 1: every delivery is its own write.
   std::size_t group_deliveries = 1;
 };
 

@@ -40,9 +40,6 @@ struct CheckedBatch {
   std::vector<std::optional<Row>> put_rows;  // the encoded row of each Put
 };
 
-// Batches one write_sequence() may carry: one commit for up to 256 × 100 operations.
-inline constexpr std::size_t kMaxWriteSequence = 256;
-
 class SqliteStoreImpl final : public SqliteStore {
  public:
   explicit SqliteStoreImpl(const SqliteOptions& options);
@@ -53,8 +50,6 @@ class SqliteStoreImpl final : public SqliteStore {
   void write(const WriteBatch& batch) override;
   std::vector<std::optional<ConditionFailed>> write_each(
       const std::vector<WriteBatch>& batches) override;
-  void write_sequence(const std::vector<WriteBatch>& batches) override;
-  std::size_t max_write_sequence() const override { return kMaxWriteSequence; }
   void put_many(const std::string& table, const std::vector<Item>& items) override;
   void ping() override;
   std::size_t purge_expired(std::int64_t now, std::size_t max_rows) override;

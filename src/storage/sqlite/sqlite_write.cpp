@@ -208,22 +208,6 @@ std::vector<std::optional<ConditionFailed>> SqliteStoreImpl::write_each(
   return outcomes;
 }
 
-void SqliteStoreImpl::write_sequence(const std::vector<WriteBatch>& batches) {
-  if (batches.size() > kMaxWriteSequence) Store::write_sequence(batches);  // throws the limit
-  std::vector<CheckedBatch> checked;
-  checked.reserve(batches.size());
-  for (const auto& batch : batches) checked.push_back(check_batch(batch));
-  if (batches.empty()) return;
-  const std::function<void()> job = [&] {
-    for (const auto& batch : checked) {
-      if (auto failed = failed_condition(batch)) throw *failed;
-      apply(batch);
-    }
-  };
-  // A later batch may fail after the earlier ones wrote: the savepoint undoes all of them.
-  commit_in_group(job, batches.size() > 1 || may_fail_after_writing(batches.front()));
-}
-
 SqliteStoreImpl::ItemState SqliteStoreImpl::read_state(const TableSpec& table, const Key& key) {
   const std::string ttl = table.ttl_attribute.empty() ? "NULL" : table.ttl_attribute;
   auto statement = writer_->prepare("SELECT version, " + ttl + " FROM " + table.name +
