@@ -262,7 +262,7 @@ events::DispatcherOptions dispatcher_options(const Config& c) {
                                : c.storage.backend == "sqlite" ? 4
                                                                : 1;
   o.delivery_threads = static_cast<std::size_t>(threads);
-  // The store caps it: 1 on DynamoDB, whose transactions may not touch an item twice.
+  // Fewer when a group's merged batch reaches 100 operations (dispatcher.h).
   o.group_deliveries = static_cast<std::size_t>(c.events.delivery_group);
   // An inbox marker must outlive any redelivery of its event, which the event log's retention
   // bounds.

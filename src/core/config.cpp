@@ -173,8 +173,8 @@ const std::vector<Setting>& settings() {
                             "events of one subject stay in order (0: 4 on SQLite, 1 on DynamoDB)"));
     t.push_back(int_setting("events", "delivery_group", &C::events, &C::Events::delivery_group, 1,
                             256,
-                            "Deliveries to the insights counters committed with one write (SQLite; "
-                            "DynamoDB always writes one at a time); 1 turns groups off"));
+                            "Deliveries to the insights counters written as one batch (one SQLite "
+                            "commit, one DynamoDB transaction); 1 turns groups off"));
     t.push_back(int_setting("events", "retention_days", &C::events, &C::Events::retention_days, 1,
                             3650,
                             "How long GET /v1/events can replay an event (the event log's TTL); "
