@@ -179,6 +179,18 @@ class GroupWrites final : public storage::Store {
   // merged (its condition does not hold in the group's state, or cannot be checked here) or the
   // merged batch would exceed kMaxBatchOps.
   bool add(const storage::WriteBatch& delivery) {
+    // What a store may refuse (two operations on one item, an update naming the key or setting
+    // and removing one attribute) is left to a delivery alone, which fails as it should there.
+    std::set<ItemKey> keys;
+    for (const auto& op : delivery.ops) {
+      if (!keys.insert(item_key(op)).second) return false;
+      if (const auto* update = std::get_if<storage::Update>(&op)) {
+        if (update->set.contains("pk") || update->set.contains("sk")) return false;
+        for (const auto& name : update->remove) {
+          if (name == "pk" || name == "sk" || update->set.contains(name)) return false;
+        }
+      }
+    }
     std::size_t new_items = 0;
     for (const auto& op : delivery.ops) {
       auto found = s_.items.find(item_key(op));
@@ -240,8 +252,12 @@ class GroupWrites final : public storage::Store {
   // are partial (an update or a check of an item no handler of the group has read through here).
   const std::optional<storage::Item>& state(const ItemKey& key, Entry& entry) {
     if (!entry.known) {
+      // Under must_not_exist the group writes only if the item is absent: no need to read it.
+      const storage::WriteOp& first = s_.batch.ops[entry.op];
       const auto& [table, pk, sk] = key;
-      entry.item = after(s_.batch.ops[entry.op], store_.get(table, {pk, sk}));
+      entry.item = after(first, condition_of(first).kind == storage::Condition::Kind::must_not_exist
+                                    ? std::nullopt
+                                    : store_.get(table, {pk, sk}));
       entry.known = true;
     }
     return entry.item;
@@ -603,11 +619,17 @@ std::size_t Dispatcher::deliver(std::size_t shard, OutboxEntry& entry,
     if (group.members.size() + interested.size() > options_.group_deliveries) {
       completed += flush(shard, group, subscribers, blocked);
     }
-    if (join(entry, interested, group)) return completed;  // the rest count when committed
+    // A flush that fell back to single deliveries may have held this subject back: check again.
+    // The rest count when the group is committed.
+    if (may_group(shard, entry, interested, blocked) && join(entry, interested, group)) {
+      return completed;
+    }
     if (!group.empty()) {
       // The merged batch is full, or this event's writes cannot merge into it: a new group.
       completed += flush(shard, group, subscribers, blocked);
-      if (join(entry, interested, group)) return completed;
+      if (may_group(shard, entry, interested, blocked) && join(entry, interested, group)) {
+        return completed;
+      }
     }
   }
   // Alone, after the group: a subject's events reach a subscriber in order.
