@@ -92,6 +92,26 @@ std::vector<int> zero_to(int n) {
   return sequence;
 }
 
+// 0..n-1 with `first` moved to the front: the order when event `first` was applied before.
+std::vector<int> zero_to_with_first(int n, int first) {
+  std::vector<int> sequence = zero_to(n);
+  sequence.erase(sequence.begin() + first);
+  sequence.insert(sequence.begin(), first);
+  return sequence;
+}
+
+// An earlier holder applied event (tally and inbox marker) and died before its bookkeeping on
+// the outbox item: the event is still to deliver, and its redelivery must change nothing.
+void applied_before(storage::Store& store, const std::string& subscriber, const Event& event) {
+  storage::WriteBatch batch;
+  tally(store, subscriber, event, batch);
+  batch.ops.emplace_back(
+      storage::Put{kTable,
+                   {{"pk", "inbox#" + subscriber}, {"sk", event.id}, {"applied_at", 1}},
+                   storage::Condition::must_not_exist()});
+  store.write(batch);
+}
+
 }  // namespace
 
 TEST_CASE("grouped deliveries share writes, apply each event once and keep each subject's order",
@@ -181,24 +201,14 @@ TEST_CASE("a delivery group whose write fails is delivered one by one and applie
       // One subject, so every event is in one shard and one group.
       const auto events = publish_rounds(store, ids, clock, 1, 40, "device.reported");
 
-      // An earlier holder applied event 17 with its marker and died before its bookkeeping.
-      storage::WriteBatch applied_before;
-      tally(store, "fleet", events[17], applied_before);
-      applied_before.ops.emplace_back(
-          storage::Put{kTable,
-                       {{"pk", "inbox#fleet"}, {"sk", events[17].id}, {"applied_at", 1}},
-                       storage::Condition::must_not_exist()});
-      store.write(applied_before);
+      applied_before(store, "fleet", events[17]);
 
       CHECK(dispatcher.run_once() == 40);
       CHECK(outbox_size(store) == 0);
       for (const auto& event : events) REQUIRE(applied_count(store, "fleet", event.id) == 1);
       CHECK(total(store, "fleet") == 40);
       // Event 17 was applied first, by the earlier holder; the others in order.
-      std::vector<int> expected = zero_to(40);
-      expected.erase(expected.begin() + 17);
-      expected.insert(expected.begin(), 17);
-      CHECK(seen(store, "fleet", "dev_0") == expected);
+      CHECK(seen(store, "fleet", "dev_0") == zero_to_with_first(40, 17));
       CHECK_THAT(metrics.render(),
                  Catch::Contains(R"(events_delivered_total{subscriber="fleet"} 39)"));
       // The marker for event 17 failed its group: that group's handlers ran again, alone.
@@ -307,13 +317,7 @@ TEST_CASE("when a group falls back and an event then fails alone, its subject's 
       const auto events = publish_rounds(store, ids, clock, 1, 30, "device.reported");
       // Event 3 was applied before, so the first group's write fails on its marker and the group
       // is delivered one by one: event 5 fails there, and events 6.. must wait for its retry.
-      storage::WriteBatch applied_before;
-      tally(store, "fleet", events[3], applied_before);
-      applied_before.ops.emplace_back(
-          storage::Put{kTable,
-                       {{"pk", "inbox#fleet"}, {"sk", events[3].id}, {"applied_at", 1}},
-                       storage::Condition::must_not_exist()});
-      store.write(applied_before);
+      applied_before(store, "fleet", events[3]);
 
       for (int pass = 0; pass < 10 && outbox_size(store) > 0; ++pass) {
         dispatcher.run_once();
@@ -321,10 +325,7 @@ TEST_CASE("when a group falls back and an event then fails alone, its subject's 
       }
       CHECK(outbox_size(store) == 0);
       CHECK(failed_once);
-      std::vector<int> expected = zero_to(30);
-      expected.erase(expected.begin() + 3);
-      expected.insert(expected.begin(), 3);
-      CHECK(seen(store, "fleet", "dev_0") == expected);
+      CHECK(seen(store, "fleet", "dev_0") == zero_to_with_first(30, 3));
       CHECK(metric(metrics, "events_group_fallbacks_total") >= 1);
       for (const auto& event : events) REQUIRE(applied_count(store, "fleet", event.id) == 1);
     }
