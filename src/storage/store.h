@@ -84,6 +84,12 @@ struct WriteBatch {
   std::vector<WriteOp> ops;
 };
 
+// What an operation names: its table, the key of the item it touches (for a Put whose item lacks
+// a string pk or sk, "" in its place: write() refuses that item) and its condition.
+const std::string& op_table(const WriteOp& op);
+Key op_key(const WriteOp& op);
+const Condition& op_condition(const WriteOp& op);
+
 // How many operations one write() may carry: DynamoDB TransactWriteItems' limit, enforced by both
 // backends so code that works on SQLite works on DynamoDB.
 inline constexpr std::size_t kMaxBatchOps = 100;

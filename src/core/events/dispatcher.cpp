@@ -6,7 +6,9 @@
 #include <random>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 #include <utility>
+#include <variant>
 
 #include "core/events/outbox.h"
 #include "core/ids.h"
@@ -70,21 +72,8 @@ class GroupConflict : public std::runtime_error {
 using ItemKey = std::tuple<std::string, std::string, std::string>;  // table, pk, sk
 
 ItemKey item_key(const storage::WriteOp& op) {
-  return std::visit(
-      [](const auto& o) -> ItemKey {
-        using T = std::decay_t<decltype(o)>;
-        if constexpr (std::is_same_v<T, storage::Put>) {
-          return {o.table, o.item.at("pk").template get<std::string>(),
-                  o.item.at("sk").template get<std::string>()};
-        } else {
-          return {o.table, o.key.pk, o.key.sk};
-        }
-      },
-      op);
-}
-
-storage::Condition condition_of(const storage::WriteOp& op) {
-  return std::visit([](const auto& o) { return o.condition; }, op);
+  storage::Key key = storage::op_key(op);
+  return {storage::op_table(op), std::move(key.pk), std::move(key.sk)};
 }
 
 bool pins_state(const storage::Condition& condition) {
@@ -126,7 +115,7 @@ std::optional<storage::Item> after(const storage::WriteOp& op, std::optional<sto
 // was checked against the state first leaves). Partial stays partial: an update after an update
 // or a check still applies to whatever the stored item holds then.
 storage::WriteOp combined(const storage::WriteOp& first, const storage::WriteOp& next) {
-  const storage::Condition condition = condition_of(first);
+  const storage::Condition condition = storage::op_condition(first);
   const auto [table, pk, sk] = item_key(first);
   if (std::holds_alternative<storage::Check>(next)) return first;
   if (const auto* put = std::get_if<storage::Put>(&next)) {
@@ -171,7 +160,6 @@ class GroupWrites final : public storage::Store {
  public:
   explicit GroupWrites(storage::Store& store) : store_(store) {}
 
-  bool empty() const { return s_.batch.ops.empty(); }
   const storage::WriteBatch& batch() const { return s_.batch; }
   void clear() { s_ = State{}; }
 
@@ -198,9 +186,9 @@ class GroupWrites final : public storage::Store {
         ++new_items;
         continue;
       }
-      const storage::Condition condition = condition_of(op);
+      const storage::Condition condition = storage::op_condition(op);
       if (condition.kind == storage::Condition::Kind::none) continue;
-      if (!pins_state(condition_of(s_.batch.ops[found->second.op]))) return false;
+      if (!pins_state(storage::op_condition(s_.batch.ops[found->second.op]))) return false;
       if (!holds(condition, state(found->first, found->second))) return false;
     }
     if (s_.batch.ops.size() + new_items > storage::kMaxBatchOps) return false;
@@ -255,9 +243,10 @@ class GroupWrites final : public storage::Store {
       // Under must_not_exist the group writes only if the item is absent: no need to read it.
       const storage::WriteOp& first = s_.batch.ops[entry.op];
       const auto& [table, pk, sk] = key;
-      entry.item = after(first, condition_of(first).kind == storage::Condition::Kind::must_not_exist
-                                    ? std::nullopt
-                                    : store_.get(table, {pk, sk}));
+      entry.item =
+          after(first, storage::op_condition(first).kind == storage::Condition::Kind::must_not_exist
+                           ? std::nullopt
+                           : store_.get(table, {pk, sk}));
       entry.known = true;
     }
     return entry.item;
@@ -323,15 +312,11 @@ struct Dispatcher::Group {
   bool empty() const { return members.empty(); }
   void clear() {
     members.clear();
-    entries.clear();
     writes.clear();
-    publishes = false;
   }
 
-  std::vector<Member> members;
-  std::vector<OutboxEntry*> entries;  // each once, in delivery order
+  std::vector<Member> members;  // an entry's members are next to each other, in delivery order
   GroupWrites writes;
-  bool publishes = false;  // a handler's effects published events
 };
 
 // An outbox item as read: the event and which subscribers are done with it.
@@ -656,7 +641,6 @@ bool Dispatcher::join(OutboxEntry& entry, const std::vector<const Subscriber*>& 
   const std::size_t first = group.members.size();
   std::set<std::string> done = entry.done;
   std::int64_t version = entry.version;
-  bool publishes = false;
   for (std::size_t i = 0; i < interested.size(); ++i) {
     const Subscriber& subscriber = *interested[i];
     const bool last = i + 1 == interested.size();
@@ -665,7 +649,6 @@ bool Dispatcher::join(OutboxEntry& entry, const std::vector<const Subscriber*>& 
     bool joined = false;
     try {
       subscriber.handler(entry.event, group.writes, effects);
-      publishes = publishes || publishes_events(effects);
       joined = group.writes.add(
           delivery_batch(entry, subscriber, effects,
                          finish_op(entry.key, done, version, subscriber.name, last), now_ms));
@@ -681,8 +664,6 @@ bool Dispatcher::join(OutboxEntry& entry, const std::vector<const Subscriber*>& 
     done.insert(subscriber.name);
     ++version;
   }
-  group.entries.push_back(&entry);
-  group.publishes = group.publishes || publishes;
   return true;
 }
 
@@ -701,7 +682,10 @@ std::size_t Dispatcher::flush(std::size_t shard, Group& group,
     group_fallbacks_.inc();
     log_.info("a delivery group failed; delivering its events one by one",
               {{"shard", shard}, {"deliveries", group.members.size()}, {"error", e.what()}});
-    const auto entries = group.entries;
+    std::vector<OutboxEntry*> entries;
+    for (const auto& member : group.members) {
+      if (entries.empty() || entries.back() != member.entry) entries.push_back(member.entry);
+    }
     group.clear();
     std::size_t completed = 0;
     for (OutboxEntry* entry : entries) {
@@ -714,7 +698,8 @@ std::size_t Dispatcher::flush(std::size_t shard, Group& group,
     member.entry->done.insert(member.subscriber->name);
     record_delivery(shard, *member.entry, *member.subscriber, member.last, true, member.now_ms);
   }
-  if (group.publishes) committed(group.writes.batch());  // the events the effects published
+  // The events the effects published are next.
+  if (publishes_events(group.writes.batch())) committed(group.writes.batch());
   const std::size_t completed = group.members.size();
   group.clear();
   return completed;

@@ -18,33 +18,6 @@ struct Overloaded : Ts... {
   using Ts::operator()...;
 };
 
-const std::string& op_table(const WriteOp& op) {
-  return std::visit([](const auto& o) -> const std::string& { return o.table; }, op);
-}
-
-std::string string_attribute(const Item& item, const char* name) {
-  if (!item.is_object()) return {};
-  const auto it = item.find(name);
-  return it != item.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-// The key an operation writes; for a malformed Put item, whatever of it is usable (the item is
-// refused with InvalidRequest when its entry is built).
-Key op_key(const WriteOp& op) {
-  return std::visit(
-      Overloaded{
-          [](const Put& p) {
-            return Key{string_attribute(p.item, "pk"), string_attribute(p.item, "sk")};
-          },
-          [](const auto& o) { return o.key; },
-      },
-      op);
-}
-
-const Condition& op_condition(const WriteOp& op) {
-  return std::visit([](const auto& o) -> const Condition& { return o.condition; }, op);
-}
-
 // The condition as an expression over the item as stored; an expired item counts as absent, as
 // it does for get() (DynamoDB deletes expired items only eventually).
 std::string condition_expression(const TableSpec& table, const Condition& condition,
