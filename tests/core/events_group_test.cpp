@@ -270,10 +270,7 @@ TEST_CASE(
         events.insert(events.end(), round.begin(), round.end());
       }
 
-      for (int pass = 0; pass < 10 && outbox_size(store) > 0; ++pass) {
-        dispatcher.run_once();
-        clock.advance(std::chrono::seconds(2));
-      }
+      deliver_passes(dispatcher, store, clock, 10, std::chrono::seconds(2));
       CHECK(outbox_size(store) == 0);
       CHECK(failed_once);
       CHECK(total(store, "fleet") == 90);
@@ -319,10 +316,7 @@ TEST_CASE("when a group falls back and an event then fails alone, its subject's 
       // is delivered one by one: event 5 fails there, and events 6.. must wait for its retry.
       applied_before(store, "fleet", events[3]);
 
-      for (int pass = 0; pass < 10 && outbox_size(store) > 0; ++pass) {
-        dispatcher.run_once();
-        clock.advance(std::chrono::seconds(2));
-      }
+      deliver_passes(dispatcher, store, clock, 10, std::chrono::seconds(2));
       CHECK(outbox_size(store) == 0);
       CHECK(failed_once);
       CHECK(seen(store, "fleet", "dev_0") == zero_to_with_first(30, 3));
@@ -395,10 +389,7 @@ std::pair<std::vector<storage::Item>, std::vector<std::string>> run_script(
                                       events.begin() + static_cast<std::ptrdiff_t>(
                                                            std::min(at + 25, events.size()))));
   }
-  for (int pass = 0; pass < 40 && outbox_size(store) > 0; ++pass) {
-    dispatcher.run_once();
-    clock.advance(std::chrono::seconds(1));
-  }
+  deliver_passes(dispatcher, store, clock, 40, std::chrono::seconds(1));
   REQUIRE(outbox_size(store) == 0);
   std::vector<std::string> dead;
   for (const auto& letter : dispatcher.dead_letters("script", 1000).items) {

@@ -3,6 +3,7 @@
 // DynamoDB Local too when CELLFLEET_TEST_DYNAMODB_ENDPOINT is set), and a subscriber whose effect
 // counts how often each event was applied, so a double application shows as a count of 2.
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -196,6 +197,16 @@ inline std::size_t outbox_size(storage::Store& store) {
     size += partition_items(store, outbox_partition(shard)).size();
   }
   return size;
+}
+
+// Delivery passes, the clock moved on by step after each (so retries fall due), until the outbox
+// is empty or passes have run.
+inline void deliver_passes(Dispatcher& dispatcher, storage::Store& store, ManualClock& clock,
+                           int passes, std::chrono::seconds step) {
+  for (int pass = 0; pass < passes && outbox_size(store) > 0; ++pass) {
+    dispatcher.run_once();
+    clock.advance(step);
+  }
 }
 
 inline Clock::time_point test_start() {

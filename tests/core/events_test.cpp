@@ -366,10 +366,7 @@ TEST_CASE("events of one subject reach a subscriber in the order they were publi
         }
       }
 
-      for (int pass = 0; pass < 10 && outbox_size(store) > 0; ++pass) {
-        dispatcher.run_once();
-        clock.advance(std::chrono::seconds(2));
-      }
+      deliver_passes(dispatcher, store, clock, 10, std::chrono::seconds(2));
       CHECK(outbox_size(store) == 0);
       CHECK(failed_once);
       std::vector<int> in_order(20);
