@@ -186,11 +186,14 @@ TEST_CASE("portfolio at risk and the collection rate match a hand-computed fixtu
   shop.reverse(reversed);
 
   // Day 0: A and B active with 80,000 - p1 and 80,000 outstanding, nothing late; C's pack is
-  // back (returned, not in stock), the spare is in stock.
+  // back (returned, not in stock), the spare is in stock. The pack's return reaches the fleet
+  // counts one event after the cancellation reaches the money figures (contract.cancelled, then
+  // the pack's device.state_changed), so the wait covers both.
   auto portfolio = shop.when("/v1/insights/portfolio", [&](const json& j) {
     return j.at("contracts_by_state").at("cancelled") == 1 &&
            j.at("outstanding_principal") == 160000 - p1 &&
-           j.at("revenue_by_product").value(payg, std::int64_t{0}) == 4500;
+           j.at("revenue_by_product").value(payg, std::int64_t{0}) == 4500 &&
+           j.at("fleet") == json{{"deployed", 3}, {"in_stock", 1}};
   });
   CHECK(portfolio.at("contracts_by_state").at("active") == 3);
   CHECK(portfolio.at("contracts") == 4);
