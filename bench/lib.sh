@@ -90,12 +90,15 @@ wait_ready() {
 # the access log off, $PLATFORM_TOKEN as the platform token and the given variables (which win over
 # these defaults), on a free port; sets SERVER_PID and BASE and returns once /readyz answers 200.
 # A stop drains for at most a second: what a run leaves queued is dropped rather than finished.
+# The warehouse's scheduled export is off: serve runs one at every start, and after a large import
+# it copies hundreds of thousands of events on the server's core for tens of seconds, in the middle
+# of whichever scenario follows a restart (bench/warehouse/run.sh measures the export itself).
 start_cellfleet() {
   local port
   port=$(free_port)
   BASE="http://127.0.0.1:$port"
   env CELLFLEET_PLATFORM_ADMIN_TOKEN="$PLATFORM_TOKEN" CELLFLEET_LOG_LEVEL=warn \
-    CELLFLEET_SERVER_DRAIN_TIMEOUT_MS=1000 "$@" \
+    CELLFLEET_SERVER_DRAIN_TIMEOUT_MS=1000 CELLFLEET_WAREHOUSE_INTERVAL_SECONDS=0 "$@" \
     taskset -c 0 "$CELLFLEET" serve --listen "127.0.0.1:$port" --data-dir "$DATA" \
     >>"$WORK/cellfleet.log" 2>&1 &
   SERVER_PID=$!

@@ -342,6 +342,7 @@ http::ServerOptions server_options(const Config& c) {
   o.port = c.listen_port();
   o.io_threads = static_cast<std::size_t>(c.server.io_threads);
   o.worker_threads = static_cast<std::size_t>(c.server.worker_threads);
+  o.read_threads = static_cast<std::size_t>(c.server.read_threads);
   o.worker_queue = static_cast<std::size_t>(c.server.worker_queue);
   o.max_body_bytes = static_cast<std::size_t>(c.server.max_body_bytes);
   o.max_header_bytes = static_cast<std::size_t>(c.server.max_header_bytes);

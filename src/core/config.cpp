@@ -91,10 +91,15 @@ const std::vector<Setting>& settings() {
     t.push_back(int_setting("server", "io_threads", &C::server, &C::Server::io_threads, 1, 64,
                             "Threads reading and writing sockets"));
     t.push_back(int_setting("server", "worker_threads", &C::server, &C::Server::worker_threads, 1,
-                            256, "Threads running request handlers (store calls block these)"));
+                            256,
+                            "Threads running the handlers of requests other than GET and HEAD "
+                            "(store calls block these)"));
+    t.push_back(int_setting("server", "read_threads", &C::server, &C::Server::read_threads, 1, 256,
+                            "Threads running the handlers of GET and HEAD requests"));
     t.push_back(int_setting("server", "worker_queue", &C::server, &C::Server::worker_queue, 1,
                             1000000,
-                            "Requests that may wait for a worker before the server answers 503"));
+                            "Requests that may wait for a worker, per lane, before the server "
+                            "answers 503"));
     t.push_back(int_setting("server", "max_body_bytes", &C::server, &C::Server::max_body_bytes, 1,
                             1LL << 30, "Largest request body accepted; larger gets 413"));
     t.push_back(int_setting("server", "max_header_bytes", &C::server, &C::Server::max_header_bytes,

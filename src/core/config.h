@@ -17,6 +17,7 @@ struct Config {
     std::string listen = "127.0.0.1:8080";
     std::int64_t io_threads = 1;
     std::int64_t worker_threads = 4;
+    std::int64_t read_threads = 4;
     std::int64_t worker_queue = 1024;
     std::int64_t max_body_bytes = 1024 * 1024;
     std::int64_t max_header_bytes = 16 * 1024;

@@ -107,7 +107,7 @@ TEST_CASE("a parked request is answered as soon as its key is notified", "[long_
 
 TEST_CASE("parked requests hold no worker thread", "[long_poll]") {
   auto o = options();
-  o.worker_threads = 1;
+  o.read_threads = 1;  // GET /wait and GET /now run in the read lane
   WaitingServer s(o);
   Connection a(s.port);
   Connection b(s.port);

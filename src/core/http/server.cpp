@@ -65,7 +65,8 @@ struct Server::Impl {
         handler(std::move(h)),
         log(l),
         ids(clock),
-        pool(options.worker_threads, options.worker_queue),
+        write_pool(options.worker_threads, options.worker_queue),
+        read_pool(options.read_threads, options.worker_queue),
         notifier(n ? *n : own_notifier),
         connections(m.gauge("http_connections_open", "Open client connections")),
         in_flight(m.gauge("http_requests_in_flight",
@@ -75,8 +76,22 @@ struct Server::Impl {
         streams(m.gauge("http_streams_open",
                         "Streamed responses (Server-Sent Events) being written (also in flight)")),
         rejected_metrics(m) {
-    m.gauge_callback("http_worker_queue_depth", "Requests waiting for a worker thread",
-                     [this] { return static_cast<std::int64_t>(pool.queued()); });
+    m.gauge_callback("http_worker_queue_depth", "Requests waiting for a worker thread", [this] {
+      return static_cast<std::int64_t>(write_pool.queued() + read_pool.queued());
+    });
+    m.gauge_callback("http_read_queue_depth",
+                     "GET and HEAD requests waiting for a read thread (also in the total)",
+                     [this] { return static_cast<std::int64_t>(read_pool.queued()); });
+  }
+
+  // The lane of a request: reads have threads of their own, so that writes waiting for the
+  // store's single writer (an ingest burst) cannot occupy every handler thread.
+  WorkerPool& pool_for(std::string_view method) {
+    return method == "GET" || method == "HEAD" ? read_pool : write_pool;
+  }
+  void shutdown_pools() {
+    write_pool.shutdown();
+    read_pool.shutdown();
   }
 
   void count_wakeup(std::string_view reason) {
@@ -114,7 +129,8 @@ struct Server::Impl {
   Logger& log;
   SystemClock clock;
   IdGenerator ids;
-  WorkerPool pool;
+  WorkerPool write_pool;
+  WorkerPool read_pool;
   Notifier own_notifier;  // used when the owner passed none
   Notifier& notifier;
   Gauge& connections;
@@ -276,7 +292,8 @@ class Session : public std::enable_shared_from_this<Session> {
       net::post(self->stream_.get_executor(),
                 [self, res = std::move(res)]() mutable { self->on_handled(std::move(res)); });
     };
-    if (server_.pool.try_submit(std::move(task))) return;
+    lane_ = &server_.pool_for(request_.method);
+    if (lane_->try_submit(std::move(task))) return;
     server_.count_rejection("queue_full");
     // A parked request that may still wait keeps waiting for its next re-check.
     if (request_.poll.run > 0 && !request_.poll.must_answer) return park();
@@ -429,7 +446,7 @@ class Session : public std::enable_shared_from_this<Session> {
                   self->on_produced(std::move(chunk), std::move(failure));
                 });
     };
-    if (server_.pool.try_submit(std::move(task))) return;
+    if (lane_->try_submit(std::move(task))) return;  // the lane of the request that began it
     // The workers are saturated: the next timer run tries again.
     producing_ = false;
     server_.count_rejection("queue_full");
@@ -564,6 +581,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> response_;
   Request request_;  // the request being handled (or parked)
+  WorkerPool* lane_ = nullptr;  // its lane (Impl::pool_for), which its stream's runs keep
   net::steady_timer park_timer_;
   std::string park_key_;
   Notifier::Ticket ticket_ = 0;
@@ -657,7 +675,7 @@ Server::Server(ServerOptions options, std::function<Response(Request&)> handler,
           std::make_unique<Impl>(std::move(options), std::move(handler), log, metrics, notifier)) {}
 
 Server::~Server() {
-  impl_->pool.shutdown();  // before the io_context goes: queued tasks post to it
+  impl_->shutdown_pools();  // before the io_context goes: queued tasks post to it
 }
 
 std::uint16_t Server::listen() {
@@ -705,7 +723,7 @@ void Server::run() {
   }
   impl.ioc.stop();
   for (auto& t : threads) t.join();
-  impl.pool.shutdown();
+  impl.shutdown_pools();
 }
 
 void Server::stop() {

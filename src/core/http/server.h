@@ -35,8 +35,11 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0 picks a free port; listen() returns it
   std::size_t io_threads = 1;
+  // Two lanes of handler threads: GET and HEAD requests run on read_threads, every other request
+  // on worker_threads, so a reader never waits behind writes queued for the store's writer.
   std::size_t worker_threads = 4;
-  std::size_t worker_queue = 1024;  // requests waiting for a worker before 503
+  std::size_t read_threads = 4;
+  std::size_t worker_queue = 1024;  // requests waiting for a worker, per lane, before 503
   std::size_t max_body_bytes = 1024 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_connections = 10000;

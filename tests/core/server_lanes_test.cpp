@@ -1,0 +1,145 @@
+// The server's two lanes of handler threads: GET and HEAD requests run on threads of their own,
+// so reads are answered while every other thread is held by writes (an ingest burst waiting for
+// the store's single writer), and each lane has its own bounded queue. A real Server on a
+// loopback port, a real Dispatcher, and a POST handler that holds its thread until released.
+#include <catch2/catch.hpp>
+#include <condition_variable>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "core/http/dispatcher.h"
+#include "core/http/server.h"
+#include "support/http_client.h"
+
+using namespace cellfleet;
+using namespace std::chrono_literals;
+using cellfleet::testing::Connection;
+using http::Request;
+using http::Response;
+
+namespace {
+using steady = std::chrono::steady_clock;
+
+// POST /hold and GET /hold keep their thread until release(); GET /now answers at once.
+struct LaneServer {
+  explicit LaneServer(http::ServerOptions options) {
+    router.add("POST", "/hold", Access::anyone(), [this](Request&) { return hold("write"); });
+    router.add("GET", "/hold", Access::anyone(), [this](Request&) { return hold("read"); });
+    router.add("GET", "/now", Access::anyone(), [](Request&) {
+      return Response::json(200, {{"now", true}});
+    });
+    options.port = 0;
+    server = std::make_unique<http::Server>(
+        options, [this](Request& r) { return dispatcher.handle(r); }, log, metrics);
+    port = server->listen();
+    runner = std::thread([this] { server->run(); });
+  }
+  ~LaneServer() {
+    release();
+    server->stop();
+    if (runner.joinable()) runner.join();
+    std::fclose(sink);
+  }
+  Response hold(const std::string& lane) {
+    std::unique_lock lock(mutex);
+    ++holding;
+    changed.notify_all();
+    changed.wait(lock, [this] { return released; });
+    --holding;
+    return Response::json(200, {{"held", lane}});
+  }
+  void release() {
+    std::lock_guard lock(mutex);
+    released = true;
+    changed.notify_all();
+  }
+  // Waits until n /hold handlers hold their threads.
+  bool wait_holding(int n) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, 5s, [&] { return holding == n; });
+  }
+  std::uint64_t rejected() {
+    return metrics.counter("http_rejected_total", "", {{"reason", "queue_full"}}).value();
+  }
+
+  std::FILE* sink = std::tmpfile();
+  Logger log{LogLevel::warn, sink};
+  MetricsRegistry metrics;
+  http::Router router;
+  http::Dispatcher dispatcher{router, log, metrics};
+  std::mutex mutex;
+  std::condition_variable changed;
+  int holding = 0;
+  bool released = false;
+  std::unique_ptr<http::Server> server;
+  std::uint16_t port = 0;
+  std::thread runner;
+};
+
+const std::string kHold = "POST /hold HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+}  // namespace
+
+TEST_CASE("reads are answered while every write thread is held and the write queue is full",
+          "[server]") {
+  http::ServerOptions o;
+  o.worker_threads = 1;
+  o.read_threads = 1;
+  o.worker_queue = 1;
+  LaneServer s(o);
+  Connection held(s.port);
+  Connection queued(s.port);
+  held.send(kHold);
+  REQUIRE(s.wait_holding(1));
+  queued.send(kHold);  // waits in the write lane's queue of one
+  auto deadline = steady::now() + 5s;
+  while (s.metrics.render().find("http_worker_queue_depth 1") == std::string::npos &&
+         steady::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  REQUIRE_THAT(s.metrics.render(), Catch::Contains("http_worker_queue_depth 1"));
+  CHECK_THAT(s.metrics.render(), Catch::Contains("http_read_queue_depth 0"));
+
+  // The write lane is full: one more write is refused at once, reads go on being answered.
+  auto refused = testing::http_request(s.port, "POST", "/hold");
+  CHECK(refused.status == 503);
+  CHECK(refused.header("retry-after") == "1");
+  CHECK(s.rejected() == 1);
+  for (int i = 0; i < 20; ++i) {
+    auto res = testing::http_request(s.port, "GET", "/now");
+    REQUIRE(res.status == 200);
+    CHECK(res.json().at("now") == true);
+  }
+  CHECK(s.rejected() == 1);
+
+  // Released, the held write and the queued one are both answered.
+  s.release();
+  for (auto* c : {&held, &queued}) {
+    auto res = c->read_response(5s);
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    CHECK(res->json().at("held") == "write");
+  }
+}
+
+TEST_CASE("a write runs while the read threads are all busy", "[server]") {
+  // The other way round: the read lane's one thread is held by a GET, and a POST still runs.
+  http::ServerOptions o;
+  o.worker_threads = 1;
+  o.read_threads = 1;
+  LaneServer s(o);
+  Connection reader(s.port);
+  reader.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+  REQUIRE(s.wait_holding(1));
+  Connection writer(s.port);
+  writer.send(kHold);
+  REQUIRE(s.wait_holding(2));  // the POST got a thread of its own lane
+  s.release();
+  auto read = reader.read_response(5s);
+  auto written = writer.read_response(5s);
+  REQUIRE(read);
+  REQUIRE(written);
+  CHECK(read->json().at("held") == "read");
+  CHECK(written->json().at("held") == "write");
+}
