@@ -353,7 +353,8 @@ measure "device list" "$LIST_LIMIT" beast "$HERE/scenarios/device_list.lua" "$BA
 # The fleet in operation: batches of 1,000 readings of the packs that reported once, on a server
 # whose memories are warm. (It runs after the reads: reads measured right after it, on the server
 # restarted after it, had a p99 of 106-114 ms in two runs on 2026-11-26, against 4.2 ms when
-# measured right after the events settled; the cause was not found.)
+# measured right after the events settled; the cause was not found. Most likely it was the
+# warehouse export every start of serve ran, which bench/lib.sh has turned off since.)
 log "  the fleet in operation: readings of the $REPORTING packs that reported"
 measure_ingest 1000 6 "$WORK/fleet/reporting.txt" "ingest 1000, reporting" warm
 
