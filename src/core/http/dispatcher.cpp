@@ -114,14 +114,24 @@ void Dispatcher::record(const Request& req, const Response& res, std::uint64_t m
   for (std::string_view known : {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}) {
     if (req.method == known) method = req.method;
   }
-  metrics_
-      .counter("http_requests_total", "HTTP requests by route template, method and status",
-               {{"route", route}, {"method", method}, {"status", std::to_string(res.status)}})
-      .inc();
-  metrics_
-      .histogram("http_request_duration_seconds", "Time to handle a request, by route",
-                 {{"route", route}})
-      .observe_us(micros);
+  const std::string status = std::to_string(res.status);
+  std::string key = route + '\n' + method + '\n' + status;
+  Series series{};
+  {
+    std::lock_guard lock(series_mutex_);
+    auto it = series_.find(key);
+    if (it == series_.end()) {
+      Series found{&metrics_.counter("http_requests_total",
+                                     "HTTP requests by route template, method and status",
+                                     {{"route", route}, {"method", method}, {"status", status}}),
+                   &metrics_.histogram("http_request_duration_seconds",
+                                       "Time to handle a request, by route", {{"route", route}})};
+      it = series_.emplace(std::move(key), found).first;
+    }
+    series = it->second;
+  }
+  series.requests->inc();
+  series.duration->observe_us(micros);
   auto level = res.status >= 500 ? LogLevel::error : LogLevel::info;
   if (log_.enabled(level)) {
     nlohmann::json fields = {{"method", req.method},

@@ -4,6 +4,10 @@
 // A parked long-poll (Response::wait) passes through every run as any request does (routing,
 // authentication, access); only the run that answers it is logged, counted and audited.
 
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
 #include "core/http/message.h"
 #include "core/http/router.h"
 #include "core/log.h"
@@ -29,6 +33,15 @@ class Dispatcher {
   MetricsRegistry& metrics_;
   Authenticator* authenticator_;
   RequestAuditor* auditor_;
+  // The request metrics' series by route, method and status, each looked up in the registry once
+  // (a lookup there renders the labels and searches two maps under the registry's lock). Bounded:
+  // routes are templates or "(unmatched)", methods a known few or "other".
+  struct Series {
+    Counter* requests;
+    Histogram* duration;
+  };
+  std::mutex series_mutex_;
+  std::unordered_map<std::string, Series> series_;
 };
 
 }  // namespace cellfleet::http

@@ -51,30 +51,33 @@ void Router::add(std::string method, std::string path, Access access, Handler ha
 }
 
 Router::Match Router::match(std::string_view method, std::string_view path) const {
+  // Segments are views into path; only one with a '%' is decoded, into storage of its own. The
+  // parameters are built once, for the route that wins, not for every candidate.
   auto raw = split_path(path);
-  std::vector<std::string> segments;
+  std::vector<std::string> decoded;
+  std::vector<std::string_view> segments;
   segments.reserve(raw.size());
   for (auto s : raw) {
-    auto decoded = percent_decode(s);
-    if (!decoded) throw bad_request("the request path is not valid percent-encoding");
-    segments.push_back(std::move(*decoded));
+    if (s.find('%') == std::string_view::npos) {
+      segments.push_back(s);
+      continue;
+    }
+    auto d = percent_decode(s);
+    if (!d) throw bad_request("the request path is not valid percent-encoding");
+    decoded.reserve(raw.size());  // no reallocation: the views below must stay valid
+    decoded.push_back(std::move(*d));
+    segments.push_back(decoded.back());
   }
 
   Match best;
   const Compiled* best_shape = nullptr;
-  std::vector<std::pair<std::string, std::string>> params;
+  const Compiled* best_route_shape = nullptr;
   for (std::size_t i = 0; i < routes_.size(); ++i) {
     const auto& c = compiled_[i];
     if (c.segments.size() != segments.size()) continue;
-    params.clear();
     bool ok = true;
     for (std::size_t s = 0; s < segments.size() && ok; ++s) {
-      if (c.is_param[s]) {
-        ok = !segments[s].empty();
-        if (ok) params.emplace_back(c.segments[s], segments[s]);
-      } else {
-        ok = c.segments[s] == segments[s];
-      }
+      ok = c.is_param[s] ? !segments[s].empty() : c.segments[s] == segments[s];
     }
     if (!ok) continue;
     // A more specific template that matches the path shadows less specific ones entirely,
@@ -82,15 +85,23 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
     if (best_shape && more_specific(best_shape->is_param, c.is_param)) continue;
     if (best_shape && more_specific(c.is_param, best_shape->is_param)) {
       best = Match{};
+      best_route_shape = nullptr;
     }
     best_shape = &c;
     if (routes_[i].method == method) {
       best.route = &routes_[i];
-      best.params = params;
+      best_route_shape = &c;
     }
     best.allowed.push_back(routes_[i].method);
   }
-  if (best.route) best.allowed.clear();
+  if (best.route) {
+    best.allowed.clear();
+    for (std::size_t s = 0; s < segments.size(); ++s) {
+      if (best_route_shape->is_param[s]) {
+        best.params.emplace_back(best_route_shape->segments[s], std::string(segments[s]));
+      }
+    }
+  }
   return best;
 }
 
