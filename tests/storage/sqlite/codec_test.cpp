@@ -1,4 +1,5 @@
-// The SQLite backend's small parts: cursor encoding and byte-order prefix ranges.
+// The SQLite backend's small parts: cursor encoding, byte-order prefix ranges and the item body's
+// CBOR reader.
 
 #include <catch2/catch.hpp>
 
@@ -6,6 +7,7 @@
 
 #include "storage/sqlite/base64.h"
 #include "storage/sqlite/cursor.h"
+#include "storage/sqlite/item_codec.h"
 #include "storage/sqlite/query_sql.h"
 
 namespace cellfleet::storage::testing {
@@ -50,6 +52,134 @@ TEST_CASE("a prefix's upper bound is the next string in byte order", "[sqlite]")
   CHECK(prefix_upper_bound("a\xff") == "b");
   CHECK(prefix_upper_bound("\xff\xff") == std::nullopt);
   CHECK(prefix_upper_bound("") == std::nullopt);
+}
+
+namespace {
+// Equal values of equal types all the way down: nlohmann's == calls 1 (unsigned) and 1 (signed)
+// equal, and so would CBOR and JSON text; the reader must produce what nlohmann's produces.
+bool same(const Item& a, const Item& b) {
+  if (a.type() != b.type()) return false;
+  if (a.is_object()) {
+    if (a.size() != b.size()) return false;
+    for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib) {
+      if (ia.key() != ib.key() || !same(ia.value(), ib.value())) return false;
+    }
+    return true;
+  }
+  if (a.is_array()) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (!same(a[i], b[i])) return false;
+    }
+    return true;
+  }
+  return a == b;
+}
+
+Item nlohmann_decode(const std::vector<std::uint8_t>& bytes) {
+  return Item::from_cbor(bytes.begin(), bytes.end(), true, true, Item::cbor_tag_handler_t::store);
+}
+
+Item random_value(std::mt19937_64& random, int depth) {
+  static const std::vector<std::int64_t> edges = {0,
+                                                  1,
+                                                  23,
+                                                  24,
+                                                  255,
+                                                  256,
+                                                  65535,
+                                                  65536,
+                                                  4294967295LL,
+                                                  4294967296LL,
+                                                  std::numeric_limits<std::int64_t>::max(),
+                                                  -1,
+                                                  -24,
+                                                  -25,
+                                                  -256,
+                                                  -257,
+                                                  -65536,
+                                                  -65537,
+                                                  -4294967296LL,
+                                                  -4294967297LL,
+                                                  std::numeric_limits<std::int64_t>::min()};
+  switch (random() % (depth > 3 ? 6 : 8)) {
+    case 0:
+      return nullptr;
+    case 1:
+      return random() % 2 == 0;
+    case 2:
+      return edges[random() % edges.size()];
+    case 3:
+      return static_cast<std::uint64_t>(random());  // beyond int64 too
+    case 4:
+      return static_cast<std::int64_t>(random()) >> (random() % 64);
+    case 5: {
+      static const std::vector<std::string> pieces = {"a", "b", "\xc3\xa9", "z",
+                                                      "#", "0", " ",        "\xe2\x82\xac"};
+      std::string text;
+      for (auto n = random() % 120; n > 0; --n) text += pieces[random() % pieces.size()];
+      return text;
+    }
+    case 6: {
+      Item array = Item::array();
+      for (auto n = random() % 5; n > 0; --n) array.push_back(random_value(random, depth + 1));
+      return array;
+    }
+    default: {
+      Item object = Item::object();
+      for (auto n = random() % 30; n > 0; --n) {
+        object["k" + std::to_string(random() % 40)] = random_value(random, depth + 1);
+      }
+      return object;
+    }
+  }
+}
+}  // namespace
+
+TEST_CASE(
+    "the body reader decodes what nlohmann's reader decodes, value for value and type for "
+    "type",
+    "[sqlite]") {
+  std::mt19937_64 random(11);
+  for (int i = 0; i < 2000; ++i) {
+    Item item = Item::object();
+    for (auto n = random() % 40; n > 0; --n) {
+      item["a" + std::to_string(random() % 60)] = random_value(random, 0);
+    }
+    const auto bytes = Item::to_cbor(item);
+    INFO(item.dump());
+    const Item decoded = decode_body(bytes);
+    REQUIRE(same(decoded, nlohmann_decode(bytes)));
+    REQUIRE(same(decoded, item.is_object() ? nlohmann_decode(Item::to_cbor(decoded)) : decoded));
+  }
+  // What it leaves to nlohmann's reader: binary attributes (with and without a subtype), floats
+  // and indefinite lengths; and out-of-order and repeated keys, which to_cbor never writes.
+  Item binary = {{"pk", "p"}, {"blob", Item::binary({1, 2, 3})}, {"tagged", Item::binary({4}, 7)}};
+  CHECK(same(decode_body(Item::to_cbor(binary)), nlohmann_decode(Item::to_cbor(binary))));
+  Item floating = {{"pk", "p"}, {"f", 1.5}, {"list", {1, 2.25}}};
+  CHECK(same(decode_body(Item::to_cbor(floating)), nlohmann_decode(Item::to_cbor(floating))));
+  CHECK(decode_body(Item::to_cbor(floating)) == floating);
+  const std::vector<std::uint8_t> indefinite = {0xbf, 0x61, 'a', 0x01, 0xff};  // {_ "a": 1}
+  CHECK(same(decode_body(indefinite), nlohmann_decode(indefinite)));
+  const std::vector<std::uint8_t> unordered = {0xa3, 0x61, 'b', 0x01, 0x61, 'a',
+                                               0x02, 0x61, 'b', 0x03};  // {"b":1,"a":2,"b":3}
+  CHECK(same(decode_body(unordered), nlohmann_decode(unordered)));
+  CHECK(decode_body(unordered).at("b") == 3);
+}
+
+TEST_CASE("the body reader refuses truncated and trailing bytes as nlohmann's reader does",
+          "[sqlite]") {
+  const Item item = {{"pk", "p"}, {"sk", "s"}, {"n", 70000}, {"list", {1, "two", nullptr}}};
+  const auto bytes = Item::to_cbor(item);
+  for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+    const std::vector<std::uint8_t> truncated(bytes.begin(), bytes.begin() + cut);
+    CHECK_THROWS(decode_body(truncated));
+  }
+  auto trailing = bytes;
+  trailing.push_back(0x00);
+  CHECK_THROWS(decode_body(trailing));
+  CHECK(same(decode_body(bytes), nlohmann_decode(bytes)));
+  CHECK(decode_body(bytes) == item);
 }
 
 }  // namespace cellfleet::storage::testing
