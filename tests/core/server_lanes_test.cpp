@@ -123,23 +123,39 @@ TEST_CASE("reads are answered while every write thread is held and the write que
   }
 }
 
-TEST_CASE("a write runs while the read threads are all busy", "[server]") {
-  // The other way round: the read lane's one thread is held by a GET, and a POST still runs.
+TEST_CASE("a write runs while the read threads are all busy and the read queue is full",
+          "[server]") {
+  // The other way round: the read lane's one thread is held by a GET and its queue of one is
+  // taken by another; the next GET is refused, and a POST still runs.
   http::ServerOptions o;
   o.worker_threads = 1;
   o.read_threads = 1;
+  o.worker_queue = 1;
   LaneServer s(o);
   Connection reader(s.port);
   reader.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
   REQUIRE(s.wait_holding(1));
+  Connection queued(s.port);
+  queued.send("GET /now HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto deadline = steady::now() + 5s;
+  while (s.metrics.render().find("http_read_queue_depth 1") == std::string::npos &&
+         steady::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  REQUIRE_THAT(s.metrics.render(), Catch::Contains("http_read_queue_depth 1"));
+  CHECK(testing::http_request(s.port, "GET", "/now").status == 503);
+  CHECK(s.rejected() == 1);
   Connection writer(s.port);
   writer.send(kHold);
   REQUIRE(s.wait_holding(2));  // the POST got a thread of its own lane
   s.release();
   auto read = reader.read_response(5s);
+  auto waited = queued.read_response(5s);
   auto written = writer.read_response(5s);
   REQUIRE(read);
+  REQUIRE(waited);
   REQUIRE(written);
   CHECK(read->json().at("held") == "read");
+  CHECK(waited->json().at("now") == true);
   CHECK(written->json().at("held") == "write");
 }

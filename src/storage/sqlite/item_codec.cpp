@@ -230,8 +230,12 @@ class FastCbor {
 
 }  // namespace
 
+std::optional<Item> decode_plain_cbor(std::span<const std::uint8_t> body) {
+  return FastCbor(body).decode();
+}
+
 Item decode_body(std::span<const std::uint8_t> body) {
-  if (auto fast = FastCbor(body).decode()) return std::move(*fast);
+  if (auto fast = decode_plain_cbor(body)) return std::move(*fast);
   // store keeps a binary attribute's subtype tag instead of failing on it.
   return Item::from_cbor(body.begin(), body.end(), true, true, Item::cbor_tag_handler_t::store);
 }

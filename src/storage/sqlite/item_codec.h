@@ -43,4 +43,9 @@ Row encode_row(const TableSpec& table, const Item& item);
 // The item stored in a row's body.
 Item decode_body(std::span<const std::uint8_t> body);
 
+// decode_body's own reader: the item when the body holds only what to_cbor writes for a stored
+// item (null, booleans, integers, text, arrays, maps with text keys, at most 64 deep), nullopt
+// otherwise (decode_body then uses nlohmann's reader). Exposed for its tests.
+std::optional<Item> decode_plain_cbor(std::span<const std::uint8_t> body);
+
 }  // namespace cellfleet::storage::sqlite

@@ -148,21 +148,42 @@ TEST_CASE(
     }
     const auto bytes = Item::to_cbor(item);
     INFO(item.dump());
+    const auto plain = decode_plain_cbor(bytes);
+    REQUIRE(plain);  // our reader decoded it, not the fall-back
     const Item decoded = decode_body(bytes);
+    REQUIRE(same(*plain, decoded));
     REQUIRE(same(decoded, nlohmann_decode(bytes)));
     REQUIRE(same(decoded, item.is_object() ? nlohmann_decode(Item::to_cbor(decoded)) : decoded));
   }
+  // Long arrays and maps (one- and two-byte length heads), and nesting up to its depth limit.
+  Item large = {{"pk", "p"}, {"list", Item::array()}, {"map", Item::object()}};
+  for (int i = 0; i < 300; ++i) {
+    large["list"].push_back(i * 1000);
+    large["map"]["m" + std::to_string(i)] = std::to_string(i);
+  }
+  REQUIRE(decode_plain_cbor(Item::to_cbor(large)));
+  CHECK(same(decode_body(Item::to_cbor(large)), nlohmann_decode(Item::to_cbor(large))));
+  Item deep = 1;
+  for (int i = 0; i < 64; ++i) deep = Item::array({deep});
+  CHECK(decode_plain_cbor(Item::to_cbor(deep)));  // 64 arrays around a number: the limit
+  deep = Item::array({deep});
+  CHECK_FALSE(decode_plain_cbor(Item::to_cbor(deep)));  // one more: nlohmann's reader decodes it
+  CHECK(same(decode_body(Item::to_cbor(deep)), nlohmann_decode(Item::to_cbor(deep))));
+
   // What it leaves to nlohmann's reader: binary attributes (with and without a subtype), floats
   // and indefinite lengths; and out-of-order and repeated keys, which to_cbor never writes.
   Item binary = {{"pk", "p"}, {"blob", Item::binary({1, 2, 3})}, {"tagged", Item::binary({4}, 7)}};
+  CHECK_FALSE(decode_plain_cbor(Item::to_cbor(binary)));
   CHECK(same(decode_body(Item::to_cbor(binary)), nlohmann_decode(Item::to_cbor(binary))));
   Item floating = {{"pk", "p"}, {"f", 1.5}, {"list", {1, 2.25}}};
   CHECK(same(decode_body(Item::to_cbor(floating)), nlohmann_decode(Item::to_cbor(floating))));
   CHECK(decode_body(Item::to_cbor(floating)) == floating);
   const std::vector<std::uint8_t> indefinite = {0xbf, 0x61, 'a', 0x01, 0xff};  // {_ "a": 1}
+  CHECK_FALSE(decode_plain_cbor(indefinite));
   CHECK(same(decode_body(indefinite), nlohmann_decode(indefinite)));
   const std::vector<std::uint8_t> unordered = {0xa3, 0x61, 'b', 0x01, 0x61, 'a',
                                                0x02, 0x61, 'b', 0x03};  // {"b":1,"a":2,"b":3}
+  REQUIRE(decode_plain_cbor(unordered));  // decoded here, with the last value of a repeated key
   CHECK(same(decode_body(unordered), nlohmann_decode(unordered)));
   CHECK(decode_body(unordered).at("b") == 3);
 }
