@@ -60,6 +60,15 @@ struct LaneServer {
     std::unique_lock lock(mutex);
     return changed.wait_for(lock, 5s, [&] { return holding == n; });
   }
+  // Waits up to 5 s until the rendered metrics hold line ("http_read_queue_depth 1").
+  bool wait_metric(const std::string& line) {
+    const auto deadline = steady::now() + 5s;
+    while (metrics.render().find(line) == std::string::npos) {
+      if (steady::now() >= deadline) return false;
+      std::this_thread::sleep_for(5ms);
+    }
+    return true;
+  }
   std::uint64_t rejected() {
     return metrics.counter("http_rejected_total", "", {{"reason", "queue_full"}}).value();
   }
@@ -93,12 +102,7 @@ TEST_CASE("reads are answered while every write thread is held and the write que
   held.send(kHold);
   REQUIRE(s.wait_holding(1));
   queued.send(kHold);  // waits in the write lane's queue of one
-  auto deadline = steady::now() + 5s;
-  while (s.metrics.render().find("http_worker_queue_depth 1") == std::string::npos &&
-         steady::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
-  REQUIRE_THAT(s.metrics.render(), Catch::Contains("http_worker_queue_depth 1"));
+  REQUIRE(s.wait_metric("http_worker_queue_depth 1"));
   CHECK_THAT(s.metrics.render(), Catch::Contains("http_read_queue_depth 0"));
 
   // The write lane is full: one more write is refused at once, reads go on being answered.
@@ -137,12 +141,7 @@ TEST_CASE("a write runs while the read threads are all busy and the read queue i
   REQUIRE(s.wait_holding(1));
   Connection queued(s.port);
   queued.send("GET /now HTTP/1.1\r\nHost: x\r\n\r\n");
-  auto deadline = steady::now() + 5s;
-  while (s.metrics.render().find("http_read_queue_depth 1") == std::string::npos &&
-         steady::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
-  REQUIRE_THAT(s.metrics.render(), Catch::Contains("http_read_queue_depth 1"));
+  REQUIRE(s.wait_metric("http_read_queue_depth 1"));
   CHECK(testing::http_request(s.port, "GET", "/now").status == 503);
   CHECK(s.rejected() == 1);
   Connection writer(s.port);
