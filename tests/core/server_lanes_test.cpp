@@ -87,16 +87,22 @@ struct LaneServer {
   std::thread runner;
 };
 
+// One thread and a queue of one in each lane: a single request fills a lane's threads, a second
+// its queue.
+http::ServerOptions one_thread_each() {
+  http::ServerOptions o;
+  o.worker_threads = 1;
+  o.read_threads = 1;
+  o.worker_queue = 1;
+  return o;
+}
+
 const std::string kHold = "POST /hold HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
 }  // namespace
 
 TEST_CASE("reads are answered while every write thread is held and the write queue is full",
           "[server]") {
-  http::ServerOptions o;
-  o.worker_threads = 1;
-  o.read_threads = 1;
-  o.worker_queue = 1;
-  LaneServer s(o);
+  LaneServer s(one_thread_each());
   Connection held(s.port);
   Connection queued(s.port);
   held.send(kHold);
@@ -131,11 +137,7 @@ TEST_CASE("a write runs while the read threads are all busy and the read queue i
           "[server]") {
   // The other way round: the read lane's one thread is held by a GET and its queue of one is
   // taken by another; the next GET is refused, and a POST still runs.
-  http::ServerOptions o;
-  o.worker_threads = 1;
-  o.read_threads = 1;
-  o.worker_queue = 1;
-  LaneServer s(o);
+  LaneServer s(one_thread_each());
   Connection reader(s.port);
   reader.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
   REQUIRE(s.wait_holding(1));
