@@ -32,6 +32,10 @@ namespace {
 constexpr std::size_t kPutManyChunk = 500;
 // The purge deletes this many rows per transaction, for the same reason.
 constexpr std::size_t kPurgeChunk = 500;
+// The writer checkpoints itself once the WAL holds this many times checkpoint_pages (see
+// checkpointer.h): the background thread has copied most of it by then. SqliteOptions and the
+// configuration's description say "4 times".
+constexpr int kCheckpointLimitFactor = 4;
 
 void check_options(const SqliteOptions& options) {
   if (options.path.empty()) throw std::invalid_argument("sqlite: the database path is empty");
@@ -48,8 +52,8 @@ void check_options(const SqliteOptions& options) {
   if (options.cache_mib < 1 || options.mmap_mib < 0) {
     throw std::invalid_argument("sqlite: cache_mib must be at least 1 and mmap_mib at least 0");
   }
-  if (options.checkpoint_pages < 1) {
-    throw std::invalid_argument("sqlite: checkpoint_pages must be at least 1");
+  if (options.checkpoint_pages < 1 || options.checkpoint_pages > 1'000'000) {
+    throw std::invalid_argument("sqlite: checkpoint_pages must be within 1..1000000");
   }
 }
 
@@ -115,6 +119,13 @@ SqliteStoreImpl::SqliteStoreImpl(const SqliteOptions& options)
       writer_(open_migrated_writer(options)),
       readers_(options.path, options.readers, options.busy_timeout_ms, options.cache_mib,
                options.mmap_mib) {
+  auto connection = std::make_unique<Connection>(options.path, Connection::Mode::read_write,
+                                                 options.busy_timeout_ms);
+  // The checkpoint's fsyncs follow the connection's synchronous level, as the writer's did.
+  connection->exec("PRAGMA synchronous = " + options.synchronous);
+  checkpointer_ =
+      std::make_unique<Checkpointer>(*writer_, std::move(connection), options.checkpoint_pages,
+                                     options.checkpoint_pages * kCheckpointLimitFactor);
   if (options_.ttl_purge_interval.count() > 0) {
     purger_ = std::make_unique<TtlPurger>(
         [this] {
@@ -130,6 +141,7 @@ SqliteStoreImpl::SqliteStoreImpl(const SqliteOptions& options)
 
 SqliteStoreImpl::~SqliteStoreImpl() {
   purger_.reset();
+  checkpointer_.reset();
 }
 
 std::optional<Item> SqliteStoreImpl::get(const std::string& table, const Key& key) {

@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "storage/schema.h"
+#include "storage/sqlite/checkpointer.h"
 #include "storage/sqlite/connection.h"
 #include "storage/sqlite/item_codec.h"
 #include "storage/sqlite/reader_pool.h"
@@ -102,6 +103,7 @@ class SqliteStoreImpl final : public SqliteStore {
   bool leading_ = false;     // a writer thread is running a group commit
   std::unique_ptr<Connection> writer_;
   ReaderPool readers_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // after writer_: stops before it closes
   std::unique_ptr<TtlPurger> purger_;  // last: stops before the connections it uses close
 };
 

@@ -1,0 +1,78 @@
+#include "storage/sqlite/checkpointer.h"
+
+#include <sqlite3.h>
+
+namespace cellfleet::storage::sqlite {
+
+Checkpointer::Checkpointer(Connection& writer, std::unique_ptr<Connection> connection,
+                           int start_pages, int limit_pages)
+    : writer_(writer),
+      connection_(std::move(connection)),
+      start_pages_(start_pages),
+      limit_pages_(limit_pages),
+      thread_([this] { run(); }) {
+  // Replaces the automatic checkpoint, which is itself a WAL hook.
+  sqlite3_wal_hook(writer_.handle(), &Checkpointer::on_commit, this);
+}
+
+Checkpointer::~Checkpointer() {
+  sqlite3_wal_hook(writer_.handle(), nullptr, nullptr);
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+std::uint64_t Checkpointer::background_passes() const {
+  std::lock_guard lock(mutex_);
+  return background_passes_;
+}
+
+std::uint64_t Checkpointer::writer_passes() const {
+  std::lock_guard lock(mutex_);
+  return writer_passes_;
+}
+
+// On the writer's thread, after a commit is durable. What it returns would become the commit's
+// result, so it is always SQLITE_OK: a checkpoint that fails leaves the frames in the WAL, where
+// readers find them, and the next pass tries again.
+int Checkpointer::on_commit(void* self, sqlite3* db, const char* schema, int wal_pages) {
+  auto& checkpointer = *static_cast<Checkpointer*>(self);
+  if (wal_pages >= checkpointer.limit_pages_) {
+    // Waits for the thread's pass, if one is under way (it copies what this one would).
+    std::lock_guard pass(checkpointer.pass_mutex_);
+    const int rc =
+        sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    std::lock_guard lock(checkpointer.mutex_);
+    if (rc == SQLITE_OK) ++checkpointer.writer_passes_;
+  } else if (wal_pages >= checkpointer.start_pages_) {
+    {
+      std::lock_guard lock(checkpointer.mutex_);
+      checkpointer.wanted_ = true;
+    }
+    checkpointer.wake_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void Checkpointer::run() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    wake_.wait(lock, [this] { return wanted_ || stopping_; });
+    if (stopping_) return;
+    wanted_ = false;
+    lock.unlock();
+    int rc = SQLITE_OK;
+    {
+      std::lock_guard pass(pass_mutex_);
+      rc = sqlite3_wal_checkpoint_v2(connection_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                     nullptr, nullptr);
+    }
+    lock.lock();
+    if (rc == SQLITE_OK) ++background_passes_;
+  }
+}
+
+}  // namespace cellfleet::storage::sqlite
