@@ -47,11 +47,15 @@ int Checkpointer::on_commit(void* self, sqlite3* db, const char* schema, int wal
         sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     std::lock_guard lock(checkpointer.mutex_);
     if (rc == SQLITE_OK) ++checkpointer.writer_passes_;
-  } else if (wal_pages >= checkpointer.start_pages_) {
-    {
-      std::lock_guard lock(checkpointer.mutex_);
-      checkpointer.wanted_ = true;
-    }
+  } else {
+    std::unique_lock lock(checkpointer.mutex_);
+    if (wal_pages < checkpointer.requested_at_) checkpointer.requested_at_ = 0;  // it started over
+    // A pass per start_pages new pages, not one per commit once the WAL is past them: a pass
+    // ends in an fsync of the database file, which small commits would otherwise pay each time.
+    if (wal_pages - checkpointer.requested_at_ < checkpointer.start_pages_) return SQLITE_OK;
+    checkpointer.requested_at_ = wal_pages;
+    checkpointer.wanted_ = true;
+    lock.unlock();
     checkpointer.wake_.notify_one();
   }
   return SQLITE_OK;

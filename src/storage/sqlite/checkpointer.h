@@ -24,9 +24,10 @@ namespace cellfleet::storage::sqlite {
 
 class Checkpointer {
  public:
-  // Installs itself as the writer's WAL hook: from then on a commit that leaves at least
-  // start_pages in the WAL wakes the thread, one that leaves limit_pages checkpoints on the
-  // writer. `connection` is the thread's own (read-write, the store's synchronous level).
+  // Installs itself as the writer's WAL hook: from then on a commit that leaves start_pages more
+  // in the WAL than when a pass was last asked for wakes the thread, one that leaves limit_pages
+  // checkpoints on the writer. `connection` is the thread's own (read-write, the store's
+  // synchronous level).
   Checkpointer(Connection& writer, std::unique_ptr<Connection> connection, int start_pages,
                int limit_pages);
   // Removes the hook and waits for a checkpoint under way. The writer must be idle.
@@ -49,6 +50,7 @@ class Checkpointer {
   std::mutex pass_mutex_;  // held by whoever checkpoints: one pass at a time
   mutable std::mutex mutex_;
   std::condition_variable wake_;
+  int requested_at_ = 0;  // the WAL's pages when a pass was last asked for
   bool wanted_ = false;
   bool stopping_ = false;
   std::uint64_t background_passes_ = 0;

@@ -93,6 +93,24 @@ TEST_CASE("the checkpointer copies commits into the file beside the writer and b
   CHECK(reader.query_text("PRAGMA integrity_check") == "ok");
 }
 
+TEST_CASE("the checkpointer passes once per start_pages new pages, not after every commit",
+          "[sqlite]") {
+  TempDir dir;
+  const auto path = dir.file("paced.db");
+  auto writer = open(path);
+  writer->exec(
+      "CREATE TABLE t (k INTEGER, v BLOB); CREATE INDEX t_k ON t (k);"
+      "CREATE TABLE commits (n INTEGER PRIMARY KEY)");
+  // A few dozen pages a commit against a start of 300: a pass every several commits at most.
+  constexpr int kCommits = 200;
+  sqlite::Checkpointer checkpointer(*writer, open(path), 300, 100'000);
+  for (int commit = 1; commit <= kCommits; ++commit) insert_commit(*writer, commit);
+  const auto passes = checkpointer.background_passes();
+  INFO("background passes " << passes);
+  CHECK(passes > 0);
+  CHECK(passes < kCommits / 3);
+}
+
 TEST_CASE("the checkpointer leaves the WAL alone below its start", "[sqlite]") {
   TempDir dir;
   const auto path = dir.file("small.db");
