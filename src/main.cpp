@@ -195,6 +195,9 @@ storage::SqliteOptions sqlite_options(const Config& config, Logger* log) {
     o.on_purge_error = [log](const std::exception& e) {
       log->error("ttl purge failed", {{"error", e.what()}});
     };
+    o.on_checkpoint_report = [log](const std::string& what) {
+      log->warn("sqlite checkpoint", {{"message", what}});
+    };
   }
   return o;
 }

@@ -39,7 +39,7 @@ struct Config {
     std::int64_t ttl_purge_interval_seconds = 60;
     std::int64_t cache_mib = 32;
     std::int64_t mmap_mib = 0;
-    std::int64_t checkpoint_pages = 4000;
+    std::int64_t checkpoint_pages = 1000;
   } sqlite;
   struct Dynamodb {
     std::string region = "us-east-1";

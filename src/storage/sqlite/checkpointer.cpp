@@ -2,15 +2,27 @@
 
 #include <sqlite3.h>
 
+#include <utility>
+
+#include "storage/store.h"
+
 namespace cellfleet::storage::sqlite {
 
 Checkpointer::Checkpointer(Connection& writer, std::unique_ptr<Connection> connection,
-                           int start_pages, int limit_pages)
+                           int start_pages, int limit_pages,
+                           std::function<void(const std::string&)> report)
     : writer_(writer),
       connection_(std::move(connection)),
       start_pages_(start_pages),
       limit_pages_(limit_pages),
-      thread_([this] { run(); }) {
+      report_(std::move(report)) {
+  // A connection that has read nothing has not opened the WAL yet, and a checkpoint on it copies
+  // nothing and still answers OK: one read opens it.
+  connection_->query_text("SELECT count(*) FROM sqlite_schema");
+  if (connection_->query_text("PRAGMA journal_mode") != "wal") {
+    throw Unavailable("sqlite: the checkpointer's connection is not in WAL mode");
+  }
+  thread_ = std::thread([this] { run(); });
   // Replaces the automatic checkpoint, which is itself a WAL hook.
   sqlite3_wal_hook(writer_.handle(), &Checkpointer::on_commit, this);
 }
@@ -43,10 +55,12 @@ int Checkpointer::on_commit(void* self, sqlite3* db, const char* schema, int wal
   if (wal_pages >= checkpointer.limit_pages_) {
     // Waits for the thread's pass, if one is under way (it copies what this one would).
     std::lock_guard pass(checkpointer.pass_mutex_);
+    int wal_frames = 0;
+    int copied = 0;
     const int rc =
-        sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied);
     std::lock_guard lock(checkpointer.mutex_);
-    if (rc == SQLITE_OK) ++checkpointer.writer_passes_;
+    checkpointer.record(db, rc, wal_frames, copied, checkpointer.writer_passes_);
   } else {
     std::unique_lock lock(checkpointer.mutex_);
     if (wal_pages < checkpointer.requested_at_) checkpointer.requested_at_ = 0;  // it started over
@@ -69,14 +83,30 @@ void Checkpointer::run() {
     wanted_ = false;
     lock.unlock();
     int rc = SQLITE_OK;
+    int wal_frames = 0;
+    int copied = 0;
     {
       std::lock_guard pass(pass_mutex_);
       rc = sqlite3_wal_checkpoint_v2(connection_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                     nullptr, nullptr);
+                                     &wal_frames, &copied);
     }
     lock.lock();
-    if (rc == SQLITE_OK) ++background_passes_;
+    record(connection_->handle(), rc, wal_frames, copied, background_passes_);
   }
+}
+
+void Checkpointer::record(sqlite3* db, int rc, int wal_frames, int copied_frames,
+                          std::uint64_t& passes) {
+  if ((rc & 0xff) == SQLITE_BUSY) return;  // another checkpoint is running: it does the work
+  if (rc != SQLITE_OK) {
+    if (!failing_ && report_) report_(std::string("WAL checkpoint failed: ") + sqlite3_errmsg(db));
+    failing_ = true;
+    return;
+  }
+  if (failing_ && report_) report_("WAL checkpoints succeed again");
+  failing_ = false;
+  // -1 frames: the connection had no WAL open, and nothing was copied.
+  if (wal_frames >= 0 && copied_frames > 0) ++passes;
 }
 
 }  // namespace cellfleet::storage::sqlite

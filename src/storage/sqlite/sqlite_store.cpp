@@ -101,9 +101,11 @@ std::unique_ptr<Connection> open_writer(const SqliteOptions& options) {
   auto writer = std::make_unique<Connection>(options.path, Connection::Mode::read_write,
                                              options.busy_timeout_ms);
   switch_to_wal(*writer, options);
-  // synchronous is per connection; readers never commit, so only the writer needs it.
+  // synchronous is per connection; readers never commit, so only the writer (and the store's
+  // checkpointer, which writes the database file) needs it.
   writer->exec("PRAGMA synchronous = " + options.synchronous);
   writer->set_memory(options.cache_mib, options.mmap_mib);
+  // SQLite's own checkpoint, for `cellfleet migrate`: a store replaces it with its Checkpointer.
   writer->exec("PRAGMA wal_autocheckpoint = " + std::to_string(options.checkpoint_pages));
   return writer;
 }
@@ -123,9 +125,9 @@ SqliteStoreImpl::SqliteStoreImpl(const SqliteOptions& options)
                                                  options.busy_timeout_ms);
   // The checkpoint's fsyncs follow the connection's synchronous level, as the writer's did.
   connection->exec("PRAGMA synchronous = " + options.synchronous);
-  checkpointer_ =
-      std::make_unique<Checkpointer>(*writer_, std::move(connection), options.checkpoint_pages,
-                                     options.checkpoint_pages * kCheckpointLimitFactor);
+  checkpointer_ = std::make_unique<Checkpointer>(
+      *writer_, std::move(connection), options.checkpoint_pages,
+      options.checkpoint_pages * kCheckpointLimitFactor, options.on_checkpoint_report);
   if (options_.ttl_purge_interval.count() > 0) {
     purger_ = std::make_unique<TtlPurger>(
         [this] {

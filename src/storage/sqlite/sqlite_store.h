@@ -36,13 +36,17 @@ struct SqliteOptions {
   // thread has not yet and the WAL starts over (checkpointer.h). A page written by many commits
   // between two checkpoints is copied once, so a larger figure saves work when writes scatter over
   // many pages (telemetry), at the price of a larger WAL file (4 KiB a page, up to 4 times this).
-  int checkpoint_pages = 4000;
+  int checkpoint_pages = 1000;
   // Background TTL purge: every interval, delete up to ttl_purge_max_rows expired rows.
   // Zero turns it off (the rows stay hidden from reads until purge_expired() is called).
   std::chrono::milliseconds ttl_purge_interval{0};
   std::size_t ttl_purge_max_rows = 10000;
   // Told about each failed background purge (e.g. to log it); the purge retries next interval.
   std::function<void(const std::exception&)> on_purge_error;
+  // Told when WAL checkpoints start failing (SQLite's message: a full disk, an I/O error) and when
+  // one succeeds again. Meanwhile commits stay in the WAL, where readers find them, and the WAL
+  // file grows.
+  std::function<void(const std::string&)> on_checkpoint_report;
   // "Now" for TTL: items whose expires_at <= now are gone. Tests move it.
   std::function<std::int64_t()> now_epoch_seconds = [] {
     return std::chrono::duration_cast<std::chrono::seconds>(

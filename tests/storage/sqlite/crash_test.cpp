@@ -24,6 +24,9 @@ namespace {
   try {
     SqliteOptions options;
     options.path = path;  // synchronous stays at its default, "full"
+    // A checkpoint every couple of commits, and one by the writer every few, so that kills land in
+    // the middle of checkpoints too.
+    options.checkpoint_pages = 2;
     auto store = open_sqlite(options);
     for (std::uint32_t i = 0;; ++i) {
       store->write({{Put{"entities", Item{{"pk", "crash"}, {"sk", std::to_string(i)}, {"i", i}},
