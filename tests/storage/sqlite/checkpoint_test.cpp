@@ -34,6 +34,16 @@ std::unique_ptr<Connection> open(const std::string& path) {
   return connection;
 }
 
+// The writer's connection, with the tables insert_commit() writes: rows in random key order (an
+// index on the key), so that each commit dirties pages all over the file, and a commit counter.
+std::unique_ptr<Connection> open_with_tables(const std::string& path) {
+  auto writer = open(path);
+  writer->exec(
+      "CREATE TABLE t (k INTEGER, v BLOB); CREATE INDEX t_k ON t (k);"
+      "CREATE TABLE commits (n INTEGER PRIMARY KEY)");
+  return writer;
+}
+
 std::uintmax_t size_of(const std::string& path) {
   std::error_code error;
   const auto size = std::filesystem::file_size(path, error);
@@ -57,10 +67,7 @@ TEST_CASE("the checkpointer copies commits into the file beside the writer and b
           "[sqlite]") {
   TempDir dir;
   const auto path = dir.file("checkpoint.db");
-  auto writer = open(path);
-  writer->exec(
-      "CREATE TABLE t (k INTEGER, v BLOB); CREATE INDEX t_k ON t (k);"
-      "CREATE TABLE commits (n INTEGER PRIMARY KEY)");
+  auto writer = open_with_tables(path);
   const auto file_before = size_of(path);
 
   constexpr int kCommits = 400;
@@ -100,10 +107,7 @@ TEST_CASE("the checkpointer passes once per start_pages new pages, not after eve
           "[sqlite]") {
   TempDir dir;
   const auto path = dir.file("paced.db");
-  auto writer = open(path);
-  writer->exec(
-      "CREATE TABLE t (k INTEGER, v BLOB); CREATE INDEX t_k ON t (k);"
-      "CREATE TABLE commits (n INTEGER PRIMARY KEY)");
+  auto writer = open_with_tables(path);
   // A few dozen pages a commit against a start of 300: a pass every several commits at most.
   constexpr int kCommits = 200;
   sqlite::Checkpointer checkpointer(*writer, open(path), 300, 100'000);
@@ -117,8 +121,7 @@ TEST_CASE("the checkpointer passes once per start_pages new pages, not after eve
 TEST_CASE("the checkpointer leaves the WAL alone below its start", "[sqlite]") {
   TempDir dir;
   const auto path = dir.file("small.db");
-  auto writer = open(path);
-  writer->exec("CREATE TABLE t (k INTEGER, v BLOB); CREATE TABLE commits (n INTEGER PRIMARY KEY)");
+  auto writer = open_with_tables(path);
   sqlite::Checkpointer checkpointer(*writer, open(path), 1000, 4000);
   for (int commit = 1; commit <= 5; ++commit) insert_commit(*writer, commit);
   CHECK(checkpointer.background_passes() == 0);
