@@ -307,6 +307,16 @@ struct App {
     add_system_routes(router,
                       {*store, metrics, embedded::openapi_json, kVersion, &shutting_down});
     add_clock_routes(router, clock);
+    if (const auto* sqlite = dynamic_cast<const storage::SqliteStore*>(store.get())) {
+      metrics.gauge_callback("sqlite_wal_pages", "Pages in the SQLite WAL after the last commit",
+                             [sqlite] { return sqlite->wal_status().wal_pages; });
+      metrics.gauge_callback(
+          "sqlite_checkpoints", "WAL checkpoints that copied pages into the database since start",
+          [sqlite] { return static_cast<std::int64_t>(sqlite->wal_status().checkpoints); });
+      metrics.gauge_callback("sqlite_checkpoint_failing",
+                             "1 while WAL checkpoints fail (the WAL grows until one succeeds)",
+                             [sqlite] { return sqlite->wal_status().failing ? 1 : 0; });
+    }
     events::add_event_routes(router, *store, events);
     streams.add_routes(router);
     events.set_publish_listener([this](const std::string& org_id) { streams.published(org_id); });

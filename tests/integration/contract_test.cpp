@@ -72,6 +72,8 @@ TEST_CASE("/metrics passes promtool check metrics", "[integration][metrics]") {
   CHECK_THAT(res.body, Catch::Contains("http_request_duration_seconds_bucket"));
   CHECK_THAT(res.body, Catch::Contains("http_requests_in_flight"));
   CHECK_THAT(res.body, Catch::Contains("http_worker_queue_depth"));
+  CHECK_THAT(res.body, Catch::Contains("sqlite_checkpoint_failing 0"));
+  CHECK_THAT(res.body, Catch::Contains("sqlite_wal_pages "));
 
   TempDir dir;
   auto path = (dir.path() / "metrics.txt").string();

@@ -47,6 +47,16 @@ std::uint64_t Checkpointer::writer_passes() const {
   return writer_passes_;
 }
 
+int Checkpointer::wal_pages() const {
+  std::lock_guard lock(mutex_);
+  return wal_pages_;
+}
+
+bool Checkpointer::failing() const {
+  std::lock_guard lock(mutex_);
+  return failing_;
+}
+
 // On the writer's thread, after a commit is durable. What it returns would become the commit's
 // result, so it is always SQLITE_OK: a checkpoint that fails leaves the frames in the WAL, where
 // readers find them, and the next pass tries again.
@@ -60,9 +70,11 @@ int Checkpointer::on_commit(void* self, sqlite3* db, const char* schema, int wal
     const int rc =
         sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied);
     std::lock_guard lock(checkpointer.mutex_);
+    checkpointer.wal_pages_ = wal_pages;
     checkpointer.record(db, rc, wal_frames, copied, checkpointer.writer_passes_);
   } else {
     std::unique_lock lock(checkpointer.mutex_);
+    checkpointer.wal_pages_ = wal_pages;
     if (wal_pages < checkpointer.requested_at_) checkpointer.requested_at_ = 0;  // it started over
     // A pass per start_pages new pages, not one per commit once the WAL is past them: a pass
     // ends in an fsync of the database file, which small commits would otherwise pay each time.

@@ -41,9 +41,12 @@ class Checkpointer {
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
 
-  // Passes so far that copied frames, by the thread and by the writer at the limit (for tests).
+  // Passes so far that copied frames, by the thread and by the writer at the limit.
   std::uint64_t background_passes() const;
   std::uint64_t writer_passes() const;
+  // Pages in the WAL after the last commit, and whether the last pass failed.
+  int wal_pages() const;
+  bool failing() const;
 
  private:
   static int on_commit(void* self, sqlite3* db, const char* schema, int wal_pages);
@@ -61,6 +64,7 @@ class Checkpointer {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   int requested_at_ = 0;  // the WAL's pages when a pass was last asked for
+  int wal_pages_ = 0;     // after the last commit
   bool wanted_ = false;
   bool stopping_ = false;
   std::uint64_t background_passes_ = 0;

@@ -218,6 +218,12 @@ void SqliteStoreImpl::put_many(const std::string& table, const std::vector<Item>
   }
 }
 
+WalStatus SqliteStoreImpl::wal_status() const {
+  return {checkpointer_->wal_pages(),
+          checkpointer_->background_passes() + checkpointer_->writer_passes(),
+          checkpointer_->failing()};
+}
+
 void SqliteStoreImpl::ping() {
   auto reader = readers_.acquire();
   auto statement = reader->prepare("SELECT 1");

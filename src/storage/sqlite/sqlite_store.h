@@ -69,8 +69,16 @@ class SchemaTooNew : public StoreError {
   int binary_version;
 };
 
+// What the store's WAL checkpoints (docs/decisions.md) have done, for /metrics.
+struct WalStatus {
+  std::int64_t wal_pages = 0;     // pages in the WAL after the last commit
+  std::uint64_t checkpoints = 0;  // passes that copied pages, by the thread and by the writer
+  bool failing = false;           // the last pass failed: the WAL grows until one succeeds
+};
+
 class SqliteStore : public Store {
  public:
+  virtual WalStatus wal_status() const = 0;
   // Deletes up to max_rows rows whose expires_at <= now, in short transactions so writers are not
   // held up. Returns how many it deleted. Reads hide expired rows whether purged or not.
   virtual std::size_t purge_expired(std::int64_t now, std::size_t max_rows) = 0;

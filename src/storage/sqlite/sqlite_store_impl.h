@@ -54,6 +54,7 @@ class SqliteStoreImpl final : public SqliteStore {
   void put_many(const std::string& table, const std::vector<Item>& items) override;
   void ping() override;
   std::size_t purge_expired(std::int64_t now, std::size_t max_rows) override;
+  WalStatus wal_status() const override;
 
  private:
   // What a condition is checked against: the live (unexpired) item's existence and version.

@@ -159,6 +159,11 @@ TEST_CASE("a store checkpoints beside its writer: its WAL stays bounded and noth
   }
   INFO("largest WAL " << largest_wal << " bytes");
   CHECK(reports.empty());
+  const auto status = store->wal_status();
+  CHECK(status.checkpoints > 0);
+  CHECK(!status.failing);
+  CHECK(status.wal_pages > 0);
+  CHECK(status.wal_pages <= 4 * 25 + 5 * kItemsPerCall);
   // At most the writer's limit (4 x 25 pages) plus the commit that crossed it: one call writes
   // about 140 pages here (a leaf and its share of splits per item), 5 an item is generous. Without
   // checkpoints the WAL would hold every call's pages, some 20,000.
