@@ -144,8 +144,9 @@ const std::vector<Setting>& settings() {
                             "Memory-mapped reads of the database file, MiB (0: off)"));
     t.push_back(int_setting(
         "sqlite", "checkpoint_pages", &C::sqlite, &C::Sqlite::checkpoint_pages, 100, 1000000,
-        "WAL pages that start a background checkpoint; the writer finishes one itself at 4 times "
-        "as many (the WAL's bound); a page written many times in between is copied once"));
+        "New WAL pages that start a background checkpoint; the writer finishes one itself at 4 "
+        "times as many in the WAL (its bound); a page written many times in between is copied "
+        "once"));
     t.push_back(int_setting("sqlite", "ttl_purge_interval_seconds", &C::sqlite,
                             &C::Sqlite::ttl_purge_interval_seconds, 1, 86400,
                             "How often expired items are deleted"));

@@ -37,24 +37,9 @@ Checkpointer::~Checkpointer() {
   thread_.join();
 }
 
-std::uint64_t Checkpointer::background_passes() const {
+Checkpointer::Status Checkpointer::status() const {
   std::lock_guard lock(mutex_);
-  return background_passes_;
-}
-
-std::uint64_t Checkpointer::writer_passes() const {
-  std::lock_guard lock(mutex_);
-  return writer_passes_;
-}
-
-int Checkpointer::wal_pages() const {
-  std::lock_guard lock(mutex_);
-  return wal_pages_;
-}
-
-bool Checkpointer::failing() const {
-  std::lock_guard lock(mutex_);
-  return failing_;
+  return status_;
 }
 
 // On the writer's thread, after a commit is durable. What it returns would become the commit's
@@ -70,11 +55,11 @@ int Checkpointer::on_commit(void* self, sqlite3* db, const char* schema, int wal
     const int rc =
         sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied);
     std::lock_guard lock(checkpointer.mutex_);
-    checkpointer.wal_pages_ = wal_pages;
-    checkpointer.record(db, rc, wal_frames, copied, checkpointer.writer_passes_);
+    checkpointer.status_.wal_pages = wal_pages;
+    checkpointer.record(db, rc, wal_frames, copied, checkpointer.status_.writer_passes);
   } else {
     std::unique_lock lock(checkpointer.mutex_);
-    checkpointer.wal_pages_ = wal_pages;
+    checkpointer.status_.wal_pages = wal_pages;
     if (wal_pages < checkpointer.requested_at_) checkpointer.requested_at_ = 0;  // it started over
     // A pass per start_pages new pages, not one per commit once the WAL is past them: a pass
     // ends in an fsync of the database file, which small commits would otherwise pay each time.
@@ -103,7 +88,7 @@ void Checkpointer::run() {
                                      &wal_frames, &copied);
     }
     lock.lock();
-    record(connection_->handle(), rc, wal_frames, copied, background_passes_);
+    record(connection_->handle(), rc, wal_frames, copied, status_.background_passes);
   }
 }
 
@@ -111,12 +96,14 @@ void Checkpointer::record(sqlite3* db, int rc, int wal_frames, int copied_frames
                           std::uint64_t& passes) {
   if ((rc & 0xff) == SQLITE_BUSY) return;  // another checkpoint is running: it does the work
   if (rc != SQLITE_OK) {
-    if (!failing_ && report_) report_(std::string("WAL checkpoint failed: ") + sqlite3_errmsg(db));
-    failing_ = true;
+    if (!status_.failing && report_) {
+      report_(std::string("WAL checkpoint failed: ") + sqlite3_errmsg(db));
+    }
+    status_.failing = true;
     return;
   }
-  if (failing_ && report_) report_("WAL checkpoints succeed again");
-  failing_ = false;
+  if (status_.failing && report_) report_("WAL checkpoints succeed again");
+  status_.failing = false;
   // -1 frames: the connection had no WAL open, and nothing was copied.
   if (wal_frames >= 0 && copied_frames > 0) ++passes;
 }

@@ -41,12 +41,13 @@ class Checkpointer {
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
 
-  // Passes so far that copied frames, by the thread and by the writer at the limit.
-  std::uint64_t background_passes() const;
-  std::uint64_t writer_passes() const;
-  // Pages in the WAL after the last commit, and whether the last pass failed.
-  int wal_pages() const;
-  bool failing() const;
+  struct Status {
+    std::uint64_t background_passes = 0;  // passes so far that copied frames, by the thread
+    std::uint64_t writer_passes = 0;      // and by the writer at the limit
+    int wal_pages = 0;                    // pages in the WAL after the last commit
+    bool failing = false;                 // the last pass failed
+  };
+  Status status() const;
 
  private:
   static int on_commit(void* self, sqlite3* db, const char* schema, int wal_pages);
@@ -64,12 +65,9 @@ class Checkpointer {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   int requested_at_ = 0;  // the WAL's pages when a pass was last asked for
-  int wal_pages_ = 0;     // after the last commit
   bool wanted_ = false;
   bool stopping_ = false;
-  std::uint64_t background_passes_ = 0;
-  std::uint64_t writer_passes_ = 0;
-  bool failing_ = false;
+  Status status_;
   std::thread thread_;  // started last in the constructor, once its connection is checked
 };
 

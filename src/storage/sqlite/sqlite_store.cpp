@@ -219,9 +219,8 @@ void SqliteStoreImpl::put_many(const std::string& table, const std::vector<Item>
 }
 
 WalStatus SqliteStoreImpl::wal_status() const {
-  return {checkpointer_->wal_pages(),
-          checkpointer_->background_passes() + checkpointer_->writer_passes(),
-          checkpointer_->failing()};
+  const auto status = checkpointer_->status();
+  return {status.wal_pages, status.background_passes + status.writer_passes, status.failing};
 }
 
 void SqliteStoreImpl::ping() {

@@ -31,11 +31,12 @@ struct SqliteOptions {
   // from the OS page cache in place instead of copied by pread. Off by default: measured, the
   // page cache did the work, and a growing file is remapped by every connection.
   int mmap_mib = 0;
-  // Once the WAL holds this many pages after a commit, a thread of the store copies them into the
-  // database file (a checkpoint) beside the writer; at 4 times as many, the writer copies what the
-  // thread has not yet and the WAL starts over (checkpointer.h). A page written by many commits
-  // between two checkpoints is copied once, so a larger figure saves work when writes scatter over
-  // many pages (telemetry), at the price of a larger WAL file (4 KiB a page, up to 4 times this).
+  // Each time commits have added this many pages to the WAL, a thread of the store copies them into
+  // the database file (a checkpoint) beside the writer; once the WAL holds 4 times as many, the
+  // writer copies what the thread has not yet and the WAL starts over (checkpointer.h). A page
+  // written by many commits between two checkpoints is copied once, so a larger figure saves work
+  // when writes scatter over many pages (telemetry), at the price of a larger WAL file (4 KiB a
+  // page, up to 4 times this).
   int checkpoint_pages = 1000;
   // Background TTL purge: every interval, delete up to ttl_purge_max_rows expired rows.
   // Zero turns it off (the rows stay hidden from reads until purge_expired() is called).

@@ -3,8 +3,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <memory>
@@ -80,8 +78,8 @@ TEST_CASE("the checkpointer copies commits into the file beside the writer and b
       insert_commit(*writer, commit);
       largest_wal = std::max(largest_wal, size_of(path + "-wal"));
     }
-    background = checkpointer.background_passes();
-    by_writer = checkpointer.writer_passes();
+    background = checkpointer.status().background_passes;
+    by_writer = checkpointer.status().writer_passes;
     // While the writer's connection is still open (closing it would checkpoint too), the
     // commits' pages are in the database file, not only in the WAL.
     CHECK(size_of(path) > file_before + 100 * kPageBytes);
@@ -112,7 +110,7 @@ TEST_CASE("the checkpointer passes once per start_pages new pages, not after eve
   constexpr int kCommits = 200;
   sqlite::Checkpointer checkpointer(*writer, open(path), 300, 100'000);
   for (int commit = 1; commit <= kCommits; ++commit) insert_commit(*writer, commit);
-  const auto passes = checkpointer.background_passes();
+  const auto passes = checkpointer.status().background_passes;
   INFO("background passes " << passes);
   CHECK(passes > 0);
   CHECK(passes < kCommits / 3);
@@ -124,8 +122,8 @@ TEST_CASE("the checkpointer leaves the WAL alone below its start", "[sqlite]") {
   auto writer = open_with_tables(path);
   sqlite::Checkpointer checkpointer(*writer, open(path), 1000, 4000);
   for (int commit = 1; commit <= 5; ++commit) insert_commit(*writer, commit);
-  CHECK(checkpointer.background_passes() == 0);
-  CHECK(checkpointer.writer_passes() == 0);
+  CHECK(checkpointer.status().background_passes == 0);
+  CHECK(checkpointer.status().writer_passes == 0);
 }
 
 TEST_CASE("a store checkpoints beside its writer: its WAL stays bounded and nothing is lost",
