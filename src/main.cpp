@@ -190,10 +190,14 @@ storage::SqliteOptions sqlite_options(const Config& config, Logger* log) {
   o.cache_mib = static_cast<int>(config.sqlite.cache_mib);
   o.mmap_mib = static_cast<int>(config.sqlite.mmap_mib);
   o.checkpoint_pages = static_cast<int>(config.sqlite.checkpoint_pages);
+  o.telemetry_log_rows = static_cast<std::size_t>(config.sqlite.telemetry_log_rows);
   if (log) {
     o.ttl_purge_interval = std::chrono::seconds(config.sqlite.ttl_purge_interval_seconds);
     o.on_purge_error = [log](const std::exception& e) {
       log->error("ttl purge failed", {{"error", e.what()}});
+    };
+    o.on_log_error = [log](const std::exception& e) {
+      log->error("telemetry log pass failed", {{"error", e.what()}});
     };
     o.on_checkpoint_report = [log](const std::string& what) {
       log->warn("sqlite checkpoint", {{"message", what}});

@@ -147,6 +147,10 @@ const std::vector<Setting>& settings() {
         "New WAL pages that start a background checkpoint; the writer finishes one itself at 4 "
         "times as many in the WAL (its bound); a page written many times in between is copied "
         "once"));
+    t.push_back(int_setting(
+        "sqlite", "telemetry_log_rows", &C::sqlite, &C::Sqlite::telemetry_log_rows, 0, 10000000,
+        "Readings appended to the telemetry log before a pass moves them into the telemetry "
+        "table, each pack's together (0: readings go straight to the table)"));
     t.push_back(int_setting("sqlite", "ttl_purge_interval_seconds", &C::sqlite,
                             &C::Sqlite::ttl_purge_interval_seconds, 1, 86400,
                             "How often expired items are deleted"));

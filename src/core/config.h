@@ -40,6 +40,7 @@ struct Config {
     std::int64_t cache_mib = 32;
     std::int64_t mmap_mib = 0;
     std::int64_t checkpoint_pages = 1000;
+    std::int64_t telemetry_log_rows = 500000;
   } sqlite;
   struct Dynamodb {
     std::string region = "us-east-1";

@@ -36,6 +36,8 @@ constexpr std::size_t kPurgeChunk = 500;
 // checkpointer.h): the background thread has copied most of it by then. SqliteOptions and the
 // configuration's description say "4 times".
 constexpr int kCheckpointLimitFactor = 4;
+// How often the telemetry log's thread looks whether a pass is due (a look is one locked read).
+constexpr std::chrono::milliseconds kLogPassCheck{1000};
 
 void check_options(const SqliteOptions& options) {
   if (options.path.empty()) throw std::invalid_argument("sqlite: the database path is empty");
@@ -118,9 +120,11 @@ const TableSpec& table_or_throw(const std::string& name) {
 
 SqliteStoreImpl::SqliteStoreImpl(const SqliteOptions& options)
     : options_(options),
+      log_tail_(options.telemetry_log_rows),
       writer_(open_migrated_writer(options)),
       readers_(options.path, options.readers, options.busy_timeout_ms, options.cache_mib,
                options.mmap_mib) {
+  load_log();
   auto connection = std::make_unique<Connection>(options.path, Connection::Mode::read_write,
                                                  options.busy_timeout_ms);
   // The checkpoint's fsyncs follow the connection's synchronous level, as the writer's did.
@@ -139,16 +143,37 @@ SqliteStoreImpl::SqliteStoreImpl(const SqliteOptions& options)
         },
         options_.ttl_purge_interval);
   }
+  compactor_ = std::make_unique<TtlPurger>(
+      [this] {
+        if (!log_tail_.due()) return;
+        try {
+          compact_log();
+        } catch (const std::exception& error) {
+          if (options_.on_log_error) options_.on_log_error(error);
+        }
+      },
+      kLogPassCheck);
 }
 
 SqliteStoreImpl::~SqliteStoreImpl() {
+  closing_ = true;
+  compactor_.reset();
   purger_.reset();
   checkpointer_.reset();
 }
 
 std::optional<Item> SqliteStoreImpl::get(const std::string& table, const Key& key) {
   const auto& spec = table_or_throw(table);
+  // A logged partition's list first, then the log, then the table (append_log.cpp).
+  const auto seqs = logged(spec) ? log_tail_.seqs(key.pk) : std::vector<std::int64_t>{};
   auto reader = readers_.acquire();
+  if (!seqs.empty()) {
+    const auto log = log_rows(*reader, key.pk, seqs);
+    if (auto it = log.find(key.sk); it != log.end()) {
+      if (it->second.expires_at && *it->second.expires_at <= now()) return std::nullopt;
+      return decode_body(it->second.body);
+    }
+  }
   return read_live_item(*reader, spec, key);
 }
 
@@ -177,6 +202,13 @@ Page SqliteStoreImpl::query(const Query& q) {
   std::optional<CursorPosition> after;
   if (!q.cursor.empty()) after = decode_cursor(q, q.cursor);
 
+  if (!index && logged(table)) {
+    if (auto seqs = log_tail_.seqs(q.partition); !seqs.empty()) {
+      auto page = merged_query(table, q, after, std::move(seqs));
+      finish_page(q, index, page);
+      return page;
+    }
+  }
   const auto sql = build_query_sql(table, index, q, after, now());
   Page page;
   {
@@ -192,6 +224,11 @@ Page SqliteStoreImpl::query(const Query& q) {
     }
     while (statement.step()) page.items.push_back(decode_body(statement.column_blob(0)));
   }
+  finish_page(q, index, page);
+  return page;
+}
+
+void SqliteStoreImpl::finish_page(const Query& q, const IndexSpec* index, Page& page) {
   // The query asked for one row more than the page holds: its presence says a page follows.
   if (page.items.size() > q.limit) {
     page.items.resize(q.limit);
@@ -201,7 +238,6 @@ Page SqliteStoreImpl::query(const Query& q) {
     if (index) position.index_sort = last.at(index->sort_key).get<std::string>();
     page.next_cursor = encode_cursor(q, position);
   }
-  return page;
 }
 
 void SqliteStoreImpl::put_many(const std::string& table, const std::vector<Item>& items) {
@@ -211,8 +247,15 @@ void SqliteStoreImpl::put_many(const std::string& table, const std::vector<Item>
   for (const auto& item : items) rows.push_back(encode_row(spec, item));
   for (std::size_t start = 0; start < rows.size(); start += kPutManyChunk) {
     const auto end = std::min(rows.size(), start + kPutManyChunk);
+    const bool to_log = logged(spec) && options_.telemetry_log_rows > 0;
     const std::function<void()> job = [&] {
-      for (auto i = start; i < end; ++i) upsert(spec, rows[i]);
+      for (auto i = start; i < end; ++i) {
+        if (to_log) {
+          append(rows[i]);
+        } else {
+          upsert(spec, rows[i]);
+        }
+      }
     };
     commit_in_group(job, false);
   }

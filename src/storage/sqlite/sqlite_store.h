@@ -38,6 +38,15 @@ struct SqliteOptions {
   // when writes scatter over many pages (telemetry), at the price of a larger WAL file (4 KiB a
   // page, up to 4 times this).
   int checkpoint_pages = 1000;
+  // put_many on the telemetry table appends to a log in arrival order, and a background pass
+  // moves the log into the table once it holds this many rows (or one pack's readings in it reach
+  // 1,000): a pass writes each pack's page once for all its readings since the last one. Reads
+  // merge the rows not yet moved. 0 writes put_many straight into the table (a log left by an
+  // earlier run is still read and moved). See docs/decisions.md, "Telemetry written as a log".
+  std::size_t telemetry_log_rows = 500'000;
+  // Told about each failed pass of the telemetry log; the rows stay in the log, where reads find
+  // them, and the next pass (a second later) tries again.
+  std::function<void(const std::exception&)> on_log_error;
   // Background TTL purge: every interval, delete up to ttl_purge_max_rows expired rows.
   // Zero turns it off (the rows stay hidden from reads until purge_expired() is called).
   std::chrono::milliseconds ttl_purge_interval{0};
@@ -83,6 +92,12 @@ class SqliteStore : public Store {
   // Deletes up to max_rows rows whose expires_at <= now, in short transactions so writers are not
   // held up. Returns how many it deleted. Reads hide expired rows whether purged or not.
   virtual std::size_t purge_expired(std::int64_t now, std::size_t max_rows) = 0;
+  // Moves every telemetry log row committed so far into the telemetry table, in transactions of
+  // a few thousand rows, and returns how many it moved. The background pass calls it; tests and
+  // benchmarks may too. Throws Unavailable; what it moved before stays moved.
+  virtual std::size_t compact_log() = 0;
+  // Telemetry readings in the log, not yet moved into the table.
+  virtual std::size_t telemetry_log_rows() const = 0;
 };
 
 // Opens (creating when missing) the database at options.path, applies pending migrations and

@@ -5,9 +5,11 @@
 // commit carries all of it, each writer's part in a savepoint of its own. Reads take a connection
 // from the pool and run concurrently with the writer.
 
+#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -15,7 +17,9 @@
 #include "storage/schema.h"
 #include "storage/sqlite/checkpointer.h"
 #include "storage/sqlite/connection.h"
+#include "storage/sqlite/cursor.h"
 #include "storage/sqlite/item_codec.h"
+#include "storage/sqlite/log_tail.h"
 #include "storage/sqlite/reader_pool.h"
 #include "storage/sqlite/sqlite_store.h"
 #include "storage/sqlite/ttl_purger.h"
@@ -55,6 +59,8 @@ class SqliteStoreImpl final : public SqliteStore {
   void ping() override;
   std::size_t purge_expired(std::int64_t now, std::size_t max_rows) override;
   WalStatus wal_status() const override;
+  std::size_t compact_log() override;
+  std::size_t telemetry_log_rows() const override { return log_tail_.rows(); }
 
  private:
   // What a condition is checked against: the live (unexpired) item's existence and version.
@@ -70,6 +76,8 @@ class SqliteStoreImpl final : public SqliteStore {
   ItemState read_state(const TableSpec& table, const Key& key);
   // The first operation of the batch whose condition does not hold, if any.
   std::optional<ConditionFailed> failed_condition(const CheckedBatch& batch);
+  // Trims a page read with one row beyond q.limit and sets its cursor.
+  static void finish_page(const Query& q, const IndexSpec* index, Page& page);
   void apply(const CheckedBatch& batch);
   std::optional<Item> read_live_item(Connection& connection, const TableSpec& table,
                                      const Key& key);
@@ -77,6 +85,34 @@ class SqliteStoreImpl final : public SqliteStore {
   void erase(const TableSpec& table, const Key& key);
   void apply_update(const TableSpec& table, const Update& update);
   std::size_t purge_chunk(const TableSpec& table, std::int64_t now, std::size_t rows);
+
+  // The telemetry log (append_log.cpp, docs/decisions.md "Telemetry written as a log").
+  struct LogRow {
+    std::int64_t seq;
+    std::optional<std::int64_t> expires_at;
+    std::vector<std::uint8_t> body;
+  };
+  static bool logged(const TableSpec& table);
+  // At open, on the writer before anything else runs: ends a pass a crash interrupted and loads
+  // the tail from the log.
+  void load_log();
+  // The partition's log rows among seqs, the newest per sort key, read on connection.
+  std::map<std::string, LogRow> log_rows(Connection& connection, const std::string& pk,
+                                         const std::vector<std::int64_t>& seqs);
+  // query() of a logged table's partition that has rows in the log: both merged.
+  Page merged_query(const TableSpec& table, const Query& q,
+                    const std::optional<CursorPosition>& after, std::vector<std::int64_t> seqs);
+  // The following need the writer mutex held, inside a group commit.
+  void append(const Row& row);
+  // Moves the partition's log rows into the table and deletes them from the log, so a write()
+  // to the table finds (and conditions see) the item as reads show it.
+  void flush_partition(const TableSpec& table, const std::string& pk);
+  // Copies the log row seq of partition pk into the table; false when the log has no such row.
+  bool move_row(const TableSpec& table, const std::string& pk, std::int64_t seq);
+  // flush_partition for each partition of a logged table the batch touches.
+  void flush_logged(const CheckedBatch& batch);
+  // Deletes the log rows an interrupted pass had already moved.
+  void finish_interrupted_pass();
 
   // One writer's part of a group commit: apply runs on the writer connection inside the group's
   // transaction, and what it throws is that writer's outcome. An apply that may throw after it
@@ -102,10 +138,18 @@ class SqliteStoreImpl final : public SqliteStore {
   std::condition_variable group_done_;
   std::vector<Job*> queue_;  // jobs waiting for the next group commit
   bool leading_ = false;     // a writer thread is running a group commit
+  // Guarded by writer_mutex_: the next log seq, and the tail changes of the group being written,
+  // applied to log_tail_ once its commit is durable.
+  std::int64_t next_seq_ = 1;
+  std::vector<LogTail::Change> log_changes_;
+  LogTail log_tail_;
+  std::mutex pass_mutex_;              // one log pass at a time
+  std::atomic<bool> closing_ = false;  // ends a log pass between its transactions
   std::unique_ptr<Connection> writer_;
   ReaderPool readers_;
   std::unique_ptr<Checkpointer> checkpointer_;  // after writer_: stops before it closes
   std::unique_ptr<TtlPurger> purger_;  // last: stops before the connections it uses close
+  std::unique_ptr<TtlPurger> compactor_;  // runs compact_log() when the tail is due
 };
 
 // The table called name; throws InvalidRequest when schema.h has none.

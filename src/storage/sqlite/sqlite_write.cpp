@@ -147,6 +147,7 @@ void SqliteStoreImpl::commit_in_group(const std::function<void()>& apply, bool s
 
 void SqliteStoreImpl::run_group(const std::vector<Job*>& group) {
   std::lock_guard lock(writer_mutex_);
+  log_changes_.clear();
   try {
     WriteTransaction transaction(*writer_);
     for (Job* job : group) {
@@ -154,11 +155,14 @@ void SqliteStoreImpl::run_group(const std::vector<Job*>& group) {
         try {
           (*job->apply)();
         } catch (const ConditionFailed&) {
-          job->error = std::current_exception();  // thrown before it wrote anything
+          // Thrown before it wrote anything but a flush of the log (flush_partition), which
+          // changes no item as reads show it and may stay.
+          job->error = std::current_exception();
         }
         continue;
       }
       writer_->prepare("SAVEPOINT job").run();
+      const auto changes_before = log_changes_.size();
       try {
         (*job->apply)();
         writer_->prepare("RELEASE job").run();
@@ -166,9 +170,12 @@ void SqliteStoreImpl::run_group(const std::vector<Job*>& group) {
         job->error = std::current_exception();
         writer_->prepare("ROLLBACK TO job").run();
         writer_->prepare("RELEASE job").run();
+        log_changes_.resize(changes_before);
       }
     }
     transaction.commit();
+    // Durable now: readers may find the appended rows through the tail (append_log.cpp).
+    log_tail_.apply(log_changes_);
   } catch (...) {
     // The transaction could not begin, a job failed after writing, a part could not be undone or
     // the commit failed: nothing of the group is written.
@@ -184,6 +191,7 @@ void SqliteStoreImpl::write(const WriteBatch& batch) {
   const auto checked = check_batch(batch);
   if (batch.ops.empty()) return;
   const std::function<void()> job = [&] {
+    flush_logged(checked);
     if (auto failed = failed_condition(checked)) throw *failed;
     apply(checked);
   };
@@ -200,12 +208,19 @@ std::vector<std::optional<ConditionFailed>> SqliteStoreImpl::write_each(
   if (batches.empty()) return outcomes;
   const std::function<void()> job = [&] {
     for (std::size_t b = 0; b < checked.size(); ++b) {
+      flush_logged(checked[b]);
       outcomes[b] = failed_condition(checked[b]);
       if (!outcomes[b]) apply(checked[b]);
     }
   };
   commit_in_group(job, std::any_of(batches.begin(), batches.end(), may_fail_after_writing));
   return outcomes;
+}
+
+void SqliteStoreImpl::flush_logged(const CheckedBatch& batch) {
+  for (const auto& target : batch.targets) {
+    if (logged(*target.table)) flush_partition(*target.table, target.key.pk);
+  }
 }
 
 SqliteStoreImpl::ItemState SqliteStoreImpl::read_state(const TableSpec& table, const Key& key) {

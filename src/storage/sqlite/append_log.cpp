@@ -1,0 +1,251 @@
+// The telemetry log (docs/decisions.md, "Telemetry written as a log"). put_many appends a logged
+// table's rows to <table>_log in arrival order; compact_log() moves them into the table in
+// (pk, sk) order; get() and query() merge the rows not yet moved, which log_tail_ lists.
+//
+// Why the merge is right while a pass runs: log_tail_ gains a row only after the commit that
+// appended it and loses one only after the commit that moved it into the table; a reader takes
+// the partition's list first, then reads the log, then the table. A row it lists is therefore in
+// the log when it looks (the log keeps moved rows until the pass ends) or in the table by the time
+// it reads the table. A pass deletes what it moved only at its end (one range of seqs, a few
+// pages), and the pass row records how far it got, so a crash in between loses nothing and moves
+// nothing twice over a newer write.
+
+#include <algorithm>
+
+#include "storage/sqlite/query_sql.h"
+#include "storage/sqlite/sqlite_store_impl.h"
+
+namespace cellfleet::storage::sqlite {
+
+namespace {
+
+// Rows a pass moves per transaction: each costs the table's pages once, and writers queued behind
+// it wait for one transaction, not the pass.
+constexpr std::size_t kPassChunkRows = 5000;
+
+bool matches(const std::optional<SortCondition>& sort, const std::string& sk) {
+  if (!sort) return true;
+  using Op = SortCondition::Op;
+  switch (sort->op) {
+    case Op::eq:
+      return sk == sort->value;
+    case Op::lt:
+      return sk < sort->value;
+    case Op::le:
+      return sk <= sort->value;
+    case Op::gt:
+      return sk > sort->value;
+    case Op::ge:
+      return sk >= sort->value;
+    case Op::between:
+      return sk >= sort->value && sk <= sort->upper;
+    case Op::begins_with:
+      return sk.compare(0, sort->value.size(), sort->value) == 0;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool SqliteStoreImpl::logged(const TableSpec& table) {
+  return table.name == "telemetry";
+}
+
+void SqliteStoreImpl::load_log() {
+  {
+    WriteTransaction transaction(*writer_);
+    finish_interrupted_pass();
+    transaction.commit();
+  }
+  std::vector<LogTail::Change> rows;
+  auto statement = writer_->prepare("SELECT seq, pk FROM telemetry_log ORDER BY seq");
+  while (statement.step()) {
+    rows.push_back({std::string(statement.column_text(1)), statement.column_int(0), true});
+  }
+  if (!rows.empty()) next_seq_ = rows.back().seq + 1;
+  log_tail_.apply(rows);
+}
+
+void SqliteStoreImpl::finish_interrupted_pass() {
+  auto pass = writer_->prepare("SELECT through_seq, through_pk FROM telemetry_log_pass");
+  if (!pass.step()) return;
+  auto moved = writer_->prepare("DELETE FROM telemetry_log WHERE seq <= ?1 AND pk <= ?2");
+  moved.bind_int(1, pass.column_int(0));
+  moved.bind_text(2, pass.column_text(1));
+  moved.run();
+  writer_->prepare("DELETE FROM telemetry_log_pass").run();
+}
+
+void SqliteStoreImpl::append(const Row& row) {
+  const std::int64_t seq = next_seq_++;
+  auto statement = writer_->prepare(
+      "INSERT INTO telemetry_log (seq, pk, sk, version, expires_at, body) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  statement.bind_int(1, seq);
+  statement.bind_text(2, row.key.pk);
+  statement.bind_text(3, row.key.sk);
+  if (row.version) {
+    statement.bind_int(4, *row.version);
+  } else {
+    statement.bind_null(4);
+  }
+  if (row.expires_at) {
+    statement.bind_int(5, *row.expires_at);
+  } else {
+    statement.bind_null(5);
+  }
+  statement.bind_blob(6, row.body);
+  statement.run();
+  log_changes_.push_back({row.key.pk, seq, true});
+}
+
+std::map<std::string, SqliteStoreImpl::LogRow> SqliteStoreImpl::log_rows(
+    Connection& connection, const std::string& pk, const std::vector<std::int64_t>& seqs) {
+  std::map<std::string, LogRow> rows;
+  for (const auto seq : seqs) {
+    auto statement =
+        connection.prepare("SELECT pk, sk, expires_at, body FROM telemetry_log WHERE seq = ?1");
+    statement.bind_int(1, seq);
+    // Gone: moved into the table and deleted by a pass since the list was taken.
+    if (!statement.step() || statement.column_text(0) != pk) continue;
+    LogRow row{seq, std::nullopt, {}};
+    if (!statement.is_null(2)) row.expires_at = statement.column_int(2);
+    const auto body = statement.column_blob(3);
+    row.body.assign(body.begin(), body.end());
+    rows.insert_or_assign(std::string(statement.column_text(1)), std::move(row));  // newest wins
+  }
+  return rows;
+}
+
+Page SqliteStoreImpl::merged_query(const TableSpec& table, const Query& q,
+                                   const std::optional<CursorPosition>& after,
+                                   std::vector<std::int64_t> seqs) {
+  // Each log row hides at most one of the table's rows (its older values), so the table's first
+  // limit + seqs + 1 rows hold every one the merged page can need.
+  Query wide = q;
+  wide.limit = q.limit + seqs.size();
+  const auto sql = build_query_sql(table, nullptr, wide, after, now());
+  std::map<std::string, Item> merged;
+  {
+    auto reader = readers_.acquire();
+    // The log first: a row moved meanwhile is then found in the table (see the file comment).
+    const auto log = log_rows(*reader, q.partition, seqs);
+    auto statement = reader->prepare(sql.sql);
+    for (std::size_t i = 0; i < sql.binds.size(); ++i) {
+      const int at = static_cast<int>(i + 1);
+      if (const auto* text = std::get_if<std::string>(&sql.binds[i])) {
+        statement.bind_text(at, *text);
+      } else {
+        statement.bind_int(at, std::get<std::int64_t>(sql.binds[i]));
+      }
+    }
+    while (statement.step()) {
+      auto item = decode_body(statement.column_blob(0));
+      auto sk = item.at("sk").get<std::string>();
+      merged.insert_or_assign(std::move(sk), std::move(item));
+    }
+    const std::int64_t now_seconds = now();
+    for (const auto& [sk, row] : log) {
+      if (!matches(q.sort, sk)) continue;
+      if (after && (q.forward ? sk <= after->key.sk : sk >= after->key.sk)) continue;
+      // An expired newest value hides the older one too: the item is gone.
+      if (row.expires_at && *row.expires_at <= now_seconds) {
+        merged.erase(sk);
+      } else {
+        merged.insert_or_assign(sk, decode_body(row.body));
+      }
+    }
+  }
+  Page page;
+  const auto take = [&](auto begin, auto end) {
+    for (auto it = begin; it != end && page.items.size() <= q.limit; ++it) {
+      page.items.push_back(std::move(it->second));
+    }
+  };
+  if (q.forward) {
+    take(merged.begin(), merged.end());
+  } else {
+    take(merged.rbegin(), merged.rend());
+  }
+  return page;
+}
+
+bool SqliteStoreImpl::move_row(const TableSpec& table, const std::string& pk, std::int64_t seq) {
+  auto statement = writer_->prepare(
+      "SELECT sk, version, expires_at, body FROM telemetry_log WHERE seq = ?1 AND pk = ?2");
+  statement.bind_int(1, seq);
+  statement.bind_text(2, pk);
+  if (!statement.step()) return false;
+  Row row;
+  row.key = {pk, std::string(statement.column_text(0))};
+  row.index_keys.resize(table.indexes.size());
+  if (!statement.is_null(1)) row.version = statement.column_int(1);
+  if (!statement.is_null(2)) row.expires_at = statement.column_int(2);
+  const auto body = statement.column_blob(3);
+  row.body.assign(body.begin(), body.end());
+  upsert(table, row);
+  return true;
+}
+
+void SqliteStoreImpl::flush_partition(const TableSpec& table, const std::string& pk) {
+  // The committed rows, then what earlier jobs of this group appended or moved.
+  auto seqs = log_tail_.seqs(pk);
+  for (const auto& change : log_changes_) {
+    if (change.pk != pk) continue;
+    if (change.added) {
+      seqs.push_back(change.seq);
+    } else {
+      seqs.erase(std::remove(seqs.begin(), seqs.end(), change.seq), seqs.end());
+    }
+  }
+  for (const auto seq : seqs) {  // oldest first: the newest values are written last
+    if (!move_row(table, pk, seq)) continue;
+    auto erase = writer_->prepare("DELETE FROM telemetry_log WHERE seq = ?1");
+    erase.bind_int(1, seq);
+    erase.run();
+    log_changes_.push_back({pk, seq, false});
+  }
+}
+
+std::size_t SqliteStoreImpl::compact_log() {
+  std::lock_guard pass(pass_mutex_);
+  const auto& table = table_or_throw("telemetry");
+  const std::function<void()> finish_interrupted = [this] { finish_interrupted_pass(); };
+  commit_in_group(finish_interrupted, false);
+  const std::int64_t through = log_tail_.begin_pass();
+  if (through == 0) return 0;
+  std::size_t moved = 0;
+  std::optional<std::string> after;
+  while (!closing_) {
+    const auto parts = log_tail_.parts(after, through, kPassChunkRows);
+    if (parts.empty()) break;
+    const std::function<void()> job = [&] {
+      for (const auto& part : parts) {
+        for (const auto seq : part.seqs) {
+          // A row a write() flushed meanwhile is in the table already.
+          if (move_row(table, part.pk, seq)) ++moved;
+          log_changes_.push_back({part.pk, seq, false});
+        }
+      }
+      auto progress = writer_->prepare(
+          "INSERT OR REPLACE INTO telemetry_log_pass (id, through_seq, through_pk) "
+          "VALUES (1, ?1, ?2)");
+      progress.bind_int(1, through);
+      progress.bind_text(2, parts.back().pk);
+      progress.run();
+    };
+    commit_in_group(job, false);
+    after = parts.back().pk;
+  }
+  if (closing_) return moved;  // the next open deletes what this pass moved
+  const std::function<void()> end = [&] {
+    auto erase = writer_->prepare("DELETE FROM telemetry_log WHERE seq <= ?1");
+    erase.bind_int(1, through);
+    erase.run();
+    writer_->prepare("DELETE FROM telemetry_log_pass").run();
+  };
+  commit_in_group(end, false);
+  return moved;
+}
+
+}  // namespace cellfleet::storage::sqlite
