@@ -320,6 +320,10 @@ struct App {
       metrics.gauge_callback("sqlite_checkpoint_failing",
                              "1 while WAL checkpoints fail (the WAL grows until one succeeds)",
                              [sqlite] { return sqlite->wal_status().failing ? 1 : 0; });
+      metrics.gauge_callback(
+          "sqlite_telemetry_log_rows",
+          "Readings in the telemetry log, not yet moved into the telemetry table",
+          [sqlite] { return static_cast<std::int64_t>(sqlite->telemetry_log_rows()); });
     }
     events::add_event_routes(router, *store, events);
     streams.add_routes(router);

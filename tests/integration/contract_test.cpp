@@ -74,6 +74,7 @@ TEST_CASE("/metrics passes promtool check metrics", "[integration][metrics]") {
   CHECK_THAT(res.body, Catch::Contains("http_worker_queue_depth"));
   CHECK_THAT(res.body, Catch::Contains("sqlite_checkpoint_failing 0"));
   CHECK_THAT(res.body, Catch::Contains("sqlite_wal_pages "));
+  CHECK_THAT(res.body, Catch::Contains("sqlite_telemetry_log_rows 0"));
 
   TempDir dir;
   auto path = (dir.path() / "metrics.txt").string();
