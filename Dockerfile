@@ -25,9 +25,10 @@ FROM debian:bookworm-slim
 # libdate-tz3 (Howard Hinnant's date/tz) reads /usr/share/zoneinfo, hence tzdata; ca-certificates
 # for HTTPS to DynamoDB. Boost, nlohmann-json and Catch2 are header-only or build-time only.
 # zlib1g (the warehouse files sink's gzip) is part of every Debian base image (Priority: required).
+# libjemalloc2: the server's allocator (docs/decisions.md, "The allocator").
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libsqlite3-0 libssl3 libsodium23 libfmt9 libdate-tz3 tzdata ca-certificates \
+      libsqlite3-0 libssl3 libsodium23 libfmt9 libdate-tz3 libjemalloc2 tzdata ca-certificates \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
  && groupadd --system --gid 10001 cellfleet \
  && useradd --system --uid 10001 --gid cellfleet --home-dir /var/lib/cellfleet \

@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git ca-certificates curl
   libboost1.81-dev libsqlite3-dev nlohmann-json3-dev libfmt-dev catch2
-  libssl-dev libsodium-dev tzdata libhowardhinnant-date-dev zlib1g-dev
+  libssl-dev libsodium-dev tzdata libhowardhinnant-date-dev zlib1g-dev libjemalloc-dev
 )
 if [[ "${1:-}" == "--test" ]]; then
   # python3-yaml: tests/deploy/ read the CloudFormation template.

@@ -39,6 +39,10 @@
 #include "tenant/tenant_module.h"
 #include "warehouse/warehouse_module.h"
 
+#ifdef CELLFLEET_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
+
 namespace cellfleet::embedded {
 extern const std::string_view openapi_json;
 }
@@ -47,6 +51,19 @@ namespace cellfleet {
 namespace {
 
 constexpr std::string_view kVersion = CELLFLEET_VERSION;
+
+// The allocator serving this process, as jemalloc itself reports it when the build links it
+// (CMake option CELLFLEET_JEMALLOC), else "system".
+std::string allocator_name() {
+#ifdef CELLFLEET_JEMALLOC
+  const char* version = nullptr;
+  std::size_t size = sizeof(version);
+  if (mallctl("version", static_cast<void*>(&version), &size, nullptr, 0) == 0 && version) {
+    return std::string("jemalloc ") + version;
+  }
+#endif
+  return "system";
+}
 
 const std::string kConfigFlags =
     "  --config FILE        configuration file (TOML); see config/cellfleet.toml\n"
@@ -400,6 +417,7 @@ int serve(const cli::Invocation& inv) {
   log.info("listening", {{"host", config.listen_host()},
                          {"port", port},
                          {"version", kVersion},
+                         {"allocator", allocator_name()},
                          {"storage", config.storage.backend},
                          {"data_dir", config.storage.data_dir}});
 
@@ -658,7 +676,7 @@ int run(int argc, char** argv) {
     if (inv.command == "backup") return backup(inv);
     if (inv.command == "insights") return insights_command(inv);
     if (inv.command == "warehouse") return warehouse_command(inv);
-    fmt::print("cellfleet {}\n", kVersion);
+    fmt::print("cellfleet {}\nallocator {}\n", kVersion, allocator_name());
     return 0;
   } catch (const cli::UsageError& e) {
     fmt::print(stderr, "cellfleet: {}\n\n{}", e.what(), cli::overview(commands()));

@@ -135,6 +135,14 @@ TEST_CASE("every command answers --help", "[integration][cli]") {
   CHECK_THAT(out, Catch::Contains("migrate"));
 }
 
+TEST_CASE("cellfleet version names the version and the allocator the build links",
+          "[integration][cli]") {
+  auto [status, out] = run_cellfleet({"version"});
+  CHECK(status == 0);
+  CHECK_THAT(out, Catch::Contains("cellfleet 0."));
+  CHECK_THAT(out, Catch::Contains(std::string("allocator ") + CELLFLEET_EXPECTED_ALLOCATOR));
+}
+
 TEST_CASE("cellfleet config prints the effective settings but never the admin token",
           "[integration][cli][config]") {
   const std::string token = "a-platform-token-that-must-stay-secret-42";
