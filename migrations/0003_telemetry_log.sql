@@ -5,7 +5,7 @@
 -- per page, and reads merge the rows not yet moved. seq is the arrival order: for one key the
 -- highest seq holds the values last sent.
 CREATE TABLE telemetry_log (
-  seq        INTEGER PRIMARY KEY,
+  seq        INTEGER PRIMARY KEY AUTOINCREMENT,
   pk         TEXT NOT NULL,
   sk         TEXT NOT NULL,
   version    INTEGER,

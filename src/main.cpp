@@ -232,9 +232,14 @@ storage::DynamoDbOptions dynamodb_options(const Config& config) {
   return o;
 }
 
-std::unique_ptr<storage::Store> open_store(const Config& config, Logger& log) {
+// serving: the server, the one process that appends to the SQLite telemetry log and moves it;
+// a CLI command run beside it writes telemetry straight into the table (SqliteOptions).
+std::unique_ptr<storage::Store> open_store(const Config& config, Logger& log,
+                                           bool serving = false) {
   if (config.storage.backend == "dynamodb") return storage::open_dynamodb(dynamodb_options(config));
-  return storage::open_sqlite(sqlite_options(config, &log));
+  auto options = sqlite_options(config, &log);
+  options.telemetry_log_owner = serving;
+  return storage::open_sqlite(options);
 }
 
 tenant::TenantOptions tenant_options(const Config& c) {
@@ -407,7 +412,7 @@ int serve(const cli::Invocation& inv) {
   parse_log_level(config.log.level, level);
   Logger log(level);
 
-  App app(config, open_store(config, log), log);
+  App app(config, open_store(config, log, true), log);
   http::Dispatcher dispatcher(app.router, log, app.metrics, &app.credentials,
                               &app.tenant.auditor());
   http::Server server(

@@ -6,9 +6,12 @@
 // appended it and loses one only after the commit that moved it into the table; a reader takes
 // the partition's list first, then reads the log, then the table. A row it lists is therefore in
 // the log when it looks (the log keeps moved rows until the pass ends) or in the table by the time
-// it reads the table. A pass deletes what it moved only at its end (one range of seqs, a few
-// pages), and the pass row records how far it got, so a crash in between loses nothing and moves
-// nothing twice over a newer write.
+// it reads the table; both are read in one snapshot, so the listed rows are all there or all gone
+// (a pass deletes what it moved only at its end, in ranges of seqs, after its last move). The
+// pass row records how far a pass got, so a crash in between loses nothing and moves nothing
+// twice over a newer write.
+
+#include <sqlite3.h>
 
 #include <algorithm>
 
@@ -22,6 +25,9 @@ namespace {
 // Rows a pass moves per transaction: each costs the table's pages once, and writers queued behind
 // it wait for one transaction, not the pass.
 constexpr std::size_t kPassChunkRows = 5000;
+// Seqs whose rows a pass deletes from the log per transaction at its end: contiguous rows, so a
+// few hundred pages each.
+constexpr std::int64_t kDeleteChunkSeqs = 20000;
 
 bool matches(const std::optional<SortCondition>& sort, const std::string& sk) {
   if (!sort) return true;
@@ -62,7 +68,6 @@ void SqliteStoreImpl::load_log() {
   while (statement.step()) {
     rows.push_back({std::string(statement.column_text(1)), statement.column_int(0), true});
   }
-  if (!rows.empty()) next_seq_ = rows.back().seq + 1;
   log_tail_.apply(rows);
 }
 
@@ -77,26 +82,24 @@ void SqliteStoreImpl::finish_interrupted_pass() {
 }
 
 void SqliteStoreImpl::append(const Row& row) {
-  const std::int64_t seq = next_seq_++;
   auto statement = writer_->prepare(
-      "INSERT INTO telemetry_log (seq, pk, sk, version, expires_at, body) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-  statement.bind_int(1, seq);
-  statement.bind_text(2, row.key.pk);
-  statement.bind_text(3, row.key.sk);
+      "INSERT INTO telemetry_log (pk, sk, version, expires_at, body) VALUES (?1, ?2, ?3, ?4, ?5)");
+  statement.bind_text(1, row.key.pk);
+  statement.bind_text(2, row.key.sk);
   if (row.version) {
-    statement.bind_int(4, *row.version);
+    statement.bind_int(3, *row.version);
+  } else {
+    statement.bind_null(3);
+  }
+  if (row.expires_at) {
+    statement.bind_int(4, *row.expires_at);
   } else {
     statement.bind_null(4);
   }
-  if (row.expires_at) {
-    statement.bind_int(5, *row.expires_at);
-  } else {
-    statement.bind_null(5);
-  }
-  statement.bind_blob(6, row.body);
+  statement.bind_blob(5, row.body);
   statement.run();
-  log_changes_.push_back({row.key.pk, seq, true});
+  // SQLite hands out the seq inside the write transaction, so two processes never share one.
+  log_changes_.push_back({row.key.pk, sqlite3_last_insert_rowid(writer_->handle()), true});
 }
 
 std::map<std::string, SqliteStoreImpl::LogRow> SqliteStoreImpl::log_rows(
@@ -128,7 +131,7 @@ Page SqliteStoreImpl::merged_query(const TableSpec& table, const Query& q,
   std::map<std::string, Item> merged;
   {
     auto reader = readers_.acquire();
-    // The log first: a row moved meanwhile is then found in the table (see the file comment).
+    const ReadTransaction snapshot(*reader);
     const auto log = log_rows(*reader, q.partition, seqs);
     auto statement = reader->prepare(sql.sql);
     for (std::size_t i = 0; i < sql.binds.size(); ++i) {
@@ -237,15 +240,23 @@ std::size_t SqliteStoreImpl::compact_log() {
     commit_in_group(job, false);
     after = parts.back().pk;
   }
-  if (closing_) return moved;  // the next open deletes what this pass moved
-  const std::function<void()> end = [&] {
-    auto erase = writer_->prepare("DELETE FROM telemetry_log WHERE seq <= ?1");
-    erase.bind_int(1, through);
-    erase.run();
-    writer_->prepare("DELETE FROM telemetry_log_pass").run();
-  };
-  commit_in_group(end, false);
-  return moved;
+  // Every row up to `through` is in the table now. Deleting them early is safe (the pass row
+  // still says they were moved), so the ranges go in transactions of their own.
+  std::int64_t deleted_through = 0;
+  while (!closing_) {
+    const std::function<void()> end = [&] {
+      auto first = writer_->prepare("SELECT min(seq) FROM telemetry_log");
+      const std::int64_t from = first.step() && !first.is_null(0) ? first.column_int(0) : through;
+      deleted_through = std::min(through, from + kDeleteChunkSeqs);
+      auto erase = writer_->prepare("DELETE FROM telemetry_log WHERE seq <= ?1");
+      erase.bind_int(1, deleted_through);
+      erase.run();
+      if (deleted_through == through) writer_->prepare("DELETE FROM telemetry_log_pass").run();
+    };
+    commit_in_group(end, false);
+    if (deleted_through == through) break;
+  }
+  return moved;  // when closing, the next open deletes what this pass moved
 }
 
 }  // namespace cellfleet::storage::sqlite

@@ -150,4 +150,16 @@ void WriteTransaction::commit() {
   open_ = false;
 }
 
+ReadTransaction::ReadTransaction(Connection& connection) : connection_(connection) {
+  connection_.prepare("BEGIN").run();
+}
+
+ReadTransaction::~ReadTransaction() {
+  // Ending a read-only transaction cannot lose anything; a destructor must not throw.
+  try {
+    connection_.prepare("COMMIT").run();
+  } catch (const StoreError&) {
+  }
+}
+
 }  // namespace cellfleet::storage::sqlite

@@ -98,4 +98,17 @@ class WriteTransaction {
   bool open_ = true;
 };
 
+// BEGIN (deferred) on construction, COMMIT on destruction: the statements run meanwhile on a
+// reader read one snapshot of the database, however many commits land in between.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Connection& connection);
+  ~ReadTransaction();
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+ private:
+  Connection& connection_;
+};
+
 }  // namespace cellfleet::storage::sqlite

@@ -21,7 +21,8 @@ class LogTail {
   // A pass starts once the tail holds this many rows, or one partition holds kLongestTail.
   explicit LogTail(std::size_t compact_rows) : compact_rows_(compact_rows) {}
 
-  // A partition's tail is read in full by every query of it, so none grows past this.
+  // A partition's tail is read in full by every query of it, so a pass starts once one reaches
+  // this many rows (it may grow meanwhile: a pass of the whole log takes seconds).
   static constexpr std::size_t kLongestTail = 1000;
 
   struct Change {

@@ -143,6 +143,10 @@ SqliteStoreImpl::SqliteStoreImpl(const SqliteOptions& options)
         },
         options_.ttl_purge_interval);
   }
+  if (options_.telemetry_log_owner) start_log_passes();
+}
+
+void SqliteStoreImpl::start_log_passes() {
   compactor_ = std::make_unique<TtlPurger>(
       [this] {
         if (!log_tail_.due()) return;
@@ -168,6 +172,7 @@ std::optional<Item> SqliteStoreImpl::get(const std::string& table, const Key& ke
   const auto seqs = logged(spec) ? log_tail_.seqs(key.pk) : std::vector<std::int64_t>{};
   auto reader = readers_.acquire();
   if (!seqs.empty()) {
+    const ReadTransaction snapshot(*reader);
     const auto log = log_rows(*reader, key.pk, seqs);
     if (auto it = log.find(key.sk); it != log.end()) {
       if (it->second.expires_at && *it->second.expires_at <= now()) return std::nullopt;
@@ -247,14 +252,18 @@ void SqliteStoreImpl::put_many(const std::string& table, const std::vector<Item>
   for (const auto& item : items) rows.push_back(encode_row(spec, item));
   for (std::size_t start = 0; start < rows.size(); start += kPutManyChunk) {
     const auto end = std::min(rows.size(), start + kPutManyChunk);
-    const bool to_log = logged(spec) && options_.telemetry_log_rows > 0;
+    const bool to_log =
+        logged(spec) && options_.telemetry_log_rows > 0 && options_.telemetry_log_owner;
     const std::function<void()> job = [&] {
       for (auto i = start; i < end; ++i) {
         if (to_log) {
           append(rows[i]);
-        } else {
-          upsert(spec, rows[i]);
+          continue;
         }
+        // A log left by an earlier run, or the server's as this process opened it, holds older
+        // values that would hide this one.
+        if (logged(spec)) flush_partition(spec, rows[i].key.pk);
+        upsert(spec, rows[i]);
       }
     };
     commit_in_group(job, false);

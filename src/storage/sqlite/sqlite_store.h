@@ -44,6 +44,11 @@ struct SqliteOptions {
   // merge the rows not yet moved. 0 writes put_many straight into the table (a log left by an
   // earlier run is still read and moved). See docs/decisions.md, "Telemetry written as a log".
   std::size_t telemetry_log_rows = 500'000;
+  // Whether this store is the one process that appends to the telemetry log and runs its passes
+  // (the server). Another process opening the same file (a CLI command beside a running server)
+  // passes false: it writes telemetry straight into the table, never runs a pass, and reads the
+  // log rows that were there when it opened, and its own.
+  bool telemetry_log_owner = true;
   // Told about each failed pass of the telemetry log; the rows stay in the log, where reads find
   // them, and the next pass (a second later) tries again.
   std::function<void(const std::exception&)> on_log_error;

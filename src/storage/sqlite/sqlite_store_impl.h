@@ -96,7 +96,8 @@ class SqliteStoreImpl final : public SqliteStore {
   // At open, on the writer before anything else runs: ends a pass a crash interrupted and loads
   // the tail from the log.
   void load_log();
-  // The partition's log rows among seqs, the newest per sort key, read on connection.
+  // The partition's log rows among seqs, the newest per sort key, read on connection inside the
+  // caller's ReadTransaction (with the table's rows it merges them with).
   std::map<std::string, LogRow> log_rows(Connection& connection, const std::string& pk,
                                          const std::vector<std::int64_t>& seqs);
   // query() of a logged table's partition that has rows in the log: both merged.
@@ -111,6 +112,8 @@ class SqliteStoreImpl final : public SqliteStore {
   bool move_row(const TableSpec& table, const std::string& pk, std::int64_t seq);
   // flush_partition for each partition of a logged table the batch touches.
   void flush_logged(const CheckedBatch& batch);
+  // The thread that runs compact_log() whenever the tail is due.
+  void start_log_passes();
   // Deletes the log rows an interrupted pass had already moved.
   void finish_interrupted_pass();
 
@@ -138,9 +141,8 @@ class SqliteStoreImpl final : public SqliteStore {
   std::condition_variable group_done_;
   std::vector<Job*> queue_;  // jobs waiting for the next group commit
   bool leading_ = false;     // a writer thread is running a group commit
-  // Guarded by writer_mutex_: the next log seq, and the tail changes of the group being written,
-  // applied to log_tail_ once its commit is durable.
-  std::int64_t next_seq_ = 1;
+  // Guarded by writer_mutex_: the tail changes of the group being written, applied to log_tail_
+  // once its commit is durable.
   std::vector<LogTail::Change> log_changes_;
   LogTail log_tail_;
   std::mutex pass_mutex_;              // one log pass at a time

@@ -329,4 +329,87 @@ TEST_CASE("readers racing passes see every acknowledged reading exactly once", "
   CHECK(count_rows(o.options.path, "telemetry") == kBatches * kPacks);
 }
 
+TEST_CASE("a read racing a pass never shows a value older than an acknowledged one", "[sqlite]") {
+  // Each round puts 400 values of one key in one call (only the last, r * 1000 + 399, is ever the
+  // item's value once the call returns), then runs a pass, which moves and deletes the log while
+  // the reader reads.
+  Options o(1'000'000);
+  auto store = open_sqlite(o.options);
+  std::atomic<std::int64_t> acknowledged{-1};
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int r = 0; r < 150; ++r) {
+      std::vector<Item> batch;
+      for (int i = 0; i < 400; ++i) batch.push_back(reading("p", "a", r * 1000 + i));
+      store->put_many(kTelemetry, batch);
+      acknowledged = r * 1000 + 399;
+      store->compact_log();
+    }
+    done = true;
+  });
+  int reads = 0;
+  int stale = 0;
+  std::int64_t example = -1;
+  while (!done) {
+    const auto before = acknowledged.load();
+    if (before < 0) continue;
+    const auto got = store->get(kTelemetry, {"p", "a"})->at("value").get<std::int64_t>();
+    const auto page = store->query(partition("p", 10));
+    const auto listed = page.items.at(0).at("value").get<std::int64_t>();
+    for (const auto value : {got, listed}) {
+      if (value < before || value % 1000 != 399) {
+        ++stale;
+        example = value;
+      }
+    }
+    ++reads;
+  }
+  writer.join();
+  INFO(reads << " reads, e.g. " << example);
+  CHECK(stale == 0);
+  CHECK(reads > 0);
+}
+
+TEST_CASE("writing the table directly first moves the pack's rows a log left behind", "[sqlite]") {
+  Options o(1'000'000);
+  open_sqlite(o.options)->put_many(kTelemetry, {reading("p", "a", 1), reading("p", "b", 1)});
+  o.options.telemetry_log_rows = 0;
+  auto store = open_sqlite(o.options);
+  store->put_many(kTelemetry, {reading("p", "a", 2)});
+  CHECK(store->get(kTelemetry, {"p", "a"})->at("value") == 2);
+  CHECK(store->get(kTelemetry, {"p", "b"})->at("value") == 1);
+  store->compact_log();
+  CHECK(store->get(kTelemetry, {"p", "a"})->at("value") == 2);
+  CHECK(read_all(*store, partition("p", 1)).size() == 2);
+}
+
+TEST_CASE("a store opened beside the log's owner writes the table and runs no pass", "[sqlite]") {
+  Options o(10);  // the owner's pass would start at once
+  o.options.telemetry_log_owner = true;
+  SqliteOptions beside = o.options;
+  beside.telemetry_log_owner = false;
+  auto cli = open_sqlite(beside);
+  cli->put_many(kTelemetry, {reading("q", "a", 3)});
+  CHECK(count_rows(o.options.path, "telemetry") == 1);
+  std::vector<Item> batch;
+  for (int i = 0; i < 30; ++i) batch.push_back(reading("p", "t" + std::to_string(i), i));
+  {
+    // A CLI command's store holds the log as it found it; nothing of it moves.
+    SqliteOptions owner = o.options;
+    owner.telemetry_log_rows = 1'000'000;
+    open_sqlite(owner)->put_many(kTelemetry, batch);
+  }
+  auto second = open_sqlite(beside);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past the owner's check period
+  CHECK(count_rows(o.options.path, "telemetry_log") == 30);
+  CHECK(second->telemetry_log_rows() == 30);
+  CHECK(read_all(*second, partition("p", 7)).size() == 30);
+  // Its own writes do not collide with the owner's seqs, and the owner finds them.
+  second->put_many(kTelemetry, {reading("p", "t5", 55)});
+  auto owner = open_sqlite(o.options);
+  CHECK(owner->get(kTelemetry, {"p", "t5"})->at("value") == 55);
+  CHECK(owner->get(kTelemetry, {"q", "a"})->at("value") == 3);
+  CHECK(read_all(*owner, partition("p", 7)).size() == 30);
+}
+
 }  // namespace cellfleet::storage::testing
