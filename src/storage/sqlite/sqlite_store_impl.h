@@ -112,6 +112,8 @@ class SqliteStoreImpl final : public SqliteStore {
   bool move_row(const TableSpec& table, const std::string& pk, std::int64_t seq);
   // flush_partition for each partition of a logged table the batch touches.
   void flush_logged(const CheckedBatch& batch);
+  // One transaction of a pass, then as long a pause while the log is not far behind.
+  void run_pass_step(const std::function<void()>& step);
   // The thread that runs compact_log() whenever the tail is due.
   void start_log_passes();
   // Deletes the log rows an interrupted pass had already moved.
