@@ -141,14 +141,7 @@ Page SqliteStoreImpl::merged_query(const TableSpec& table, const Query& q,
     const ReadTransaction snapshot(*reader);
     const auto log = log_rows(*reader, q.partition, seqs);
     auto statement = reader->prepare(sql.sql);
-    for (std::size_t i = 0; i < sql.binds.size(); ++i) {
-      const int at = static_cast<int>(i + 1);
-      if (const auto* text = std::get_if<std::string>(&sql.binds[i])) {
-        statement.bind_text(at, *text);
-      } else {
-        statement.bind_int(at, std::get<std::int64_t>(sql.binds[i]));
-      }
-    }
+    bind_query(statement, sql);
     while (statement.step()) {
       auto item = decode_body(statement.column_blob(0));
       auto sk = item.at("sk").get<std::string>();

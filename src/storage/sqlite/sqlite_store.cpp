@@ -112,6 +112,17 @@ std::unique_ptr<Connection> open_writer(const SqliteOptions& options) {
   return writer;
 }
 
+void bind_query(Statement& statement, const SqlQuery& sql) {
+  for (std::size_t i = 0; i < sql.binds.size(); ++i) {
+    const int at = static_cast<int>(i + 1);
+    if (const auto* text = std::get_if<std::string>(&sql.binds[i])) {
+      statement.bind_text(at, *text);
+    } else {
+      statement.bind_int(at, std::get<std::int64_t>(sql.binds[i]));
+    }
+  }
+}
+
 const TableSpec& table_or_throw(const std::string& name) {
   const auto* table = find_table(name);
   if (table == nullptr) throw InvalidRequest("unknown table '" + name + "'");
@@ -219,14 +230,7 @@ Page SqliteStoreImpl::query(const Query& q) {
   {
     auto reader = readers_.acquire();
     auto statement = reader->prepare(sql.sql);
-    for (std::size_t i = 0; i < sql.binds.size(); ++i) {
-      const int at = static_cast<int>(i + 1);
-      if (const auto* text = std::get_if<std::string>(&sql.binds[i])) {
-        statement.bind_text(at, *text);
-      } else {
-        statement.bind_int(at, std::get<std::int64_t>(sql.binds[i]));
-      }
-    }
+    bind_query(statement, sql);
     while (statement.step()) page.items.push_back(decode_body(statement.column_blob(0)));
   }
   finish_page(q, index, page);

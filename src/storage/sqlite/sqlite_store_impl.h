@@ -20,6 +20,7 @@
 #include "storage/sqlite/cursor.h"
 #include "storage/sqlite/item_codec.h"
 #include "storage/sqlite/log_tail.h"
+#include "storage/sqlite/query_sql.h"
 #include "storage/sqlite/reader_pool.h"
 #include "storage/sqlite/sqlite_store.h"
 #include "storage/sqlite/ttl_purger.h"
@@ -155,6 +156,9 @@ class SqliteStoreImpl final : public SqliteStore {
   std::unique_ptr<TtlPurger> purger_;  // last: stops before the connections it uses close
   std::unique_ptr<TtlPurger> compactor_;  // runs compact_log() when the tail is due
 };
+
+// Binds a built query's parameters (query_sql.h) to its prepared statement.
+void bind_query(Statement& statement, const SqlQuery& sql);
 
 // The table called name; throws InvalidRequest when schema.h has none.
 const TableSpec& table_or_throw(const std::string& name);
