@@ -80,6 +80,10 @@ class SqliteStoreImpl final : public SqliteStore {
   // Trims a page read with one row beyond q.limit and sets its cursor.
   static void finish_page(const Query& q, const IndexSpec* index, Page& page);
   void apply(const CheckedBatch& batch);
+  // A batch of one conditional Put (version_is, must_not_exist) on a table without a log: checks
+  // and writes in one statement, setting failed when the condition does not hold. False, having
+  // done nothing, for any other batch.
+  bool put_if(const CheckedBatch& batch, std::optional<ConditionFailed>& failed);
   std::optional<Item> read_live_item(Connection& connection, const TableSpec& table,
                                      const Key& key);
   void upsert(const TableSpec& table, const Row& row);

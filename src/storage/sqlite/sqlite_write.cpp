@@ -1,7 +1,10 @@
 // write(): the atomic batch. Everything that can be checked without the database is checked
 // before the transaction starts, so a malformed batch never takes the write lock.
 
+#include <sqlite3.h>
+
 #include <algorithm>
+#include <map>
 #include <set>
 #include <tuple>
 #include <type_traits>
@@ -192,8 +195,12 @@ void SqliteStoreImpl::write(const WriteBatch& batch) {
   if (batch.ops.empty()) return;
   const std::function<void()> job = [&] {
     flush_logged(checked);
-    if (auto failed = failed_condition(checked)) throw *failed;
-    apply(checked);
+    std::optional<ConditionFailed> failed;
+    if (!put_if(checked, failed)) {
+      failed = failed_condition(checked);
+      if (!failed) apply(checked);
+    }
+    if (failed) throw *failed;
   };
   commit_in_group(job, may_fail_after_writing(batch));
 }
@@ -209,6 +216,7 @@ std::vector<std::optional<ConditionFailed>> SqliteStoreImpl::write_each(
   const std::function<void()> job = [&] {
     for (std::size_t b = 0; b < checked.size(); ++b) {
       flush_logged(checked[b]);
+      if (put_if(checked[b], outcomes[b])) continue;
       outcomes[b] = failed_condition(checked[b]);
       if (!outcomes[b]) apply(checked[b]);
     }
@@ -238,24 +246,94 @@ SqliteStoreImpl::ItemState SqliteStoreImpl::read_state(const TableSpec& table, c
   return state;
 }
 
-void SqliteStoreImpl::upsert(const TableSpec& table, const Row& row) {
-  std::string columns = "pk, sk";
-  std::string values = "?1, ?2";
-  int next = 3;
-  auto add = [&](const std::string& column) {
-    columns += ", " + column;
-    values += ", ?" + std::to_string(next++);
-  };
-  for (const auto& index : table.indexes) {
-    add(index.partition_key);
-    add(index.sort_key);
-  }
-  add("version");
-  if (!table.ttl_attribute.empty()) add(table.ttl_attribute);
-  add("body");
+namespace {
 
-  auto statement = writer_->prepare("INSERT OR REPLACE INTO " + table.name + " (" + columns +
-                                    ") VALUES (" + values + ")");
+// The statements that write a whole row of a table, built once: its columns are pk, sk, each
+// index's two keys, version, the TTL column and body, bound ?1.. in that order by bind_row.
+struct RowSql {
+  int columns = 0;
+  std::string replace;  // INSERT OR REPLACE
+  // The row, only where the stored one is live and has version ?columns+1 (?columns+2 is now).
+  std::string update_if_version;
+  // The row, only where none is stored or the stored one has expired (?columns+1 is now).
+  std::string insert_if_absent;
+};
+
+RowSql build_row_sql(const TableSpec& table) {
+  std::vector<std::string> names = {"pk", "sk"};
+  for (const auto& index : table.indexes) {
+    names.push_back(index.partition_key);
+    names.push_back(index.sort_key);
+  }
+  names.push_back("version");
+  if (!table.ttl_attribute.empty()) names.push_back(table.ttl_attribute);
+  names.push_back("body");
+
+  RowSql sql;
+  sql.columns = static_cast<int>(names.size());
+  std::string columns;
+  std::string values;
+  std::string set;       // of the UPDATE: every column but the key
+  std::string excluded;  // of the upsert: the same, from the row offered
+  // Appends only: GCC 12 warns (-Wrestrict, wrongly) about "literal" + std::to_string(n).
+  const auto param = [](std::string& to, std::size_t n) {
+    to += '?';
+    to += std::to_string(n);
+  };
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) {
+      columns += ", ";
+      values += ", ";
+    }
+    columns += names[i];
+    param(values, i + 1);
+    if (i < 2) continue;
+    if (!set.empty()) {
+      set += ", ";
+      excluded += ", ";
+    }
+    set += names[i];
+    set += " = ";
+    param(set, i + 1);
+    excluded += names[i];
+    excluded += " = excluded.";
+    excluded += names[i];
+  }
+  const auto& t = table.name;
+  const auto& ttl = table.ttl_attribute;
+  const auto column_count = static_cast<std::size_t>(sql.columns);
+  sql.replace = "INSERT OR REPLACE INTO " + t + " (" + columns + ") VALUES (" + values + ")";
+  sql.update_if_version =
+      "UPDATE " + t + " SET " + set + " WHERE pk = ?1 AND sk = ?2 AND version = ";
+  param(sql.update_if_version, column_count + 1);
+  if (!ttl.empty()) {
+    sql.update_if_version += " AND (" + ttl + " IS NULL OR " + ttl + " > ";
+    param(sql.update_if_version, column_count + 2);
+    sql.update_if_version += ")";
+  }
+  sql.insert_if_absent =
+      "INSERT INTO " + t + " (" + columns + ") VALUES (" + values + ") ON CONFLICT (pk, sk) DO ";
+  if (ttl.empty()) {
+    sql.insert_if_absent += "NOTHING";
+  } else {
+    sql.insert_if_absent += "UPDATE SET " + excluded + " WHERE " + t + "." + ttl +
+                            " IS NOT NULL AND " + t + "." + ttl + " <= ";
+    param(sql.insert_if_absent, column_count + 1);
+  }
+  return sql;
+}
+
+const RowSql& row_sql(const TableSpec& table) {
+  static const auto all = [] {
+    std::map<std::string, RowSql> by_name;
+    for (const auto& spec : logical_schema()) by_name.emplace(spec.name, build_row_sql(spec));
+    return by_name;
+  }();
+  return all.at(table.name);
+}
+
+// Binds the row's columns as ?1..?RowSql::columns.
+void bind_row(Statement& statement, const TableSpec& table, const Row& row) {
   int at = 1;
   statement.bind_text(at++, row.key.pk);
   statement.bind_text(at++, row.key.sk);
@@ -278,7 +356,38 @@ void SqliteStoreImpl::upsert(const TableSpec& table, const Row& row) {
   bind_optional(row.version);
   if (!table.ttl_attribute.empty()) bind_optional(row.expires_at);
   statement.bind_blob(at, row.body);
+}
+
+}  // namespace
+
+void SqliteStoreImpl::upsert(const TableSpec& table, const Row& row) {
+  auto statement = writer_->prepare(row_sql(table).replace);
+  bind_row(statement, table, row);
   statement.run();
+}
+
+bool SqliteStoreImpl::put_if(const CheckedBatch& batch, std::optional<ConditionFailed>& failed) {
+  // One conditional Put: its condition and its write are one statement, where reading the state
+  // and then replacing the row were two descents of the b-tree (and a replace deletes and
+  // re-inserts every index entry, where an UPDATE touches only the indexes whose keys change).
+  if (batch.targets.size() != 1 || !batch.put_rows[0]) return false;
+  const auto& target = batch.targets[0];
+  const auto kind = target.condition.kind;
+  if (logged(*target.table) ||
+      (kind != Condition::Kind::version_is && kind != Condition::Kind::must_not_exist)) {
+    return false;
+  }
+  const auto& sql = row_sql(*target.table);
+  auto statement = writer_->prepare(kind == Condition::Kind::version_is ? sql.update_if_version
+                                                                        : sql.insert_if_absent);
+  bind_row(statement, *target.table, *batch.put_rows[0]);
+  int at = sql.columns + 1;
+  if (kind == Condition::Kind::version_is) statement.bind_int(at++, target.condition.version);
+  if (!target.table->ttl_attribute.empty()) statement.bind_int(at, now());
+  statement.run();
+  if (sqlite3_changes(writer_->handle()) != 1)
+    failed = ConditionFailed(target.table->name, target.key, 0);
+  return true;
 }
 
 void SqliteStoreImpl::erase(const TableSpec& table, const Key& key) {

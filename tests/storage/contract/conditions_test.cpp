@@ -66,6 +66,55 @@ TEST_CASE("version_is holds only for the stored version", "[contract]") {
     put(f.store, item(key.pk, "unversioned"));
     condition_failure(f.store,
                       {{Check{kTable, {key.pk, "unversioned"}, Condition::version_is(0)}}});
+    condition_failure(
+        f.store,
+        {{Put{kTable, item(key.pk, "unversioned", {{"version", 1}}), Condition::version_is(0)}}});
+  });
+}
+
+TEST_CASE("a conditional Put replaces the stored item only when its condition holds",
+          "[contract]") {
+  for_each_backend([](Fixture& f) {
+    const Key key{f.pk("latest"), "latest"};
+    put(f.store, item(key.pk, key.sk,
+                      {{"version", 1}, {"soc", 10}, {"gsi1pk", f.pk("seen")}, {"gsi1sk", "0001"}}));
+    // A stale version, alone or among write_each's batches, changes nothing.
+    condition_failure(f.store, {{Put{kTable, item(key.pk, key.sk, {{"version", 3}, {"soc", 30}}),
+                                     Condition::version_is(2)}}});
+    const auto outcomes = f.store.write_each(
+        {{{Put{kTable, item(key.pk, key.sk, {{"version", 3}, {"soc", 31}}),
+               Condition::version_is(2)}}},
+         {{Put{kTable, item(f.pk("other"), "x", {{"version", 1}}), Condition::must_not_exist()}}}});
+    REQUIRE(outcomes.size() == 2);
+    CHECK(outcomes[0].has_value());
+    CHECK_FALSE(outcomes[1].has_value());
+    condition_failure(
+        f.store,
+        {{Put{kTable, item(key.pk, key.sk, {{"version", 9}}), Condition::must_not_exist()}}});
+    CHECK(f.store.get(kTable, key)->at("soc") == 10);
+
+    // The stored version: the whole item is replaced, attributes and index keys included.
+    const auto replaced = f.store.write_each({{{Put{
+        kTable,
+        item(key.pk, key.sk,
+             {{"version", 2}, {"online", true}, {"gsi1pk", f.pk("seen")}, {"gsi1sk", "0002"}}),
+        Condition::version_is(1)}}}});
+    CHECK_FALSE(replaced.at(0).has_value());
+    const auto stored = f.store.get(kTable, key);
+    CHECK(stored->at("version") == 2);
+    CHECK_FALSE(stored->contains("soc"));
+    CHECK(stored->at("online") == true);
+    const auto seen = query_all(f.store, index_query("gsi1", f.pk("seen")));
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0].at("gsi1sk") == "0002");
+
+    // An expired item holds no version, and must_not_exist may create it again.
+    put(f.store, item(key.pk, "old", {{"version", 1}, {"expires_at", f.now.load()}}));
+    condition_failure(
+        f.store, {{Put{kTable, item(key.pk, "old", {{"version", 2}}), Condition::version_is(1)}}});
+    put(f.store, item(key.pk, "old", {{"version", 1}, {"fresh", true}}),
+        Condition::must_not_exist());
+    CHECK(f.store.get(kTable, {key.pk, "old"})->at("fresh") == true);
   });
 }
 
