@@ -24,6 +24,9 @@ namespace cellfleet::storage::sqlite {
 
 namespace {
 
+// The one table with a log; its log and pass tables are migrations/0003's.
+constexpr const char* kLoggedTable = "telemetry";
+
 // Rows a pass moves per transaction: each costs the table's pages once, and writers queued behind
 // it (a payment) wait for one transaction, not the pass. 5,000 held the writer long enough to
 // stretch the mixed load's payments to a p99 of 1.6 s (bench/run.sh, 2026-11-27 08:45).
@@ -61,7 +64,7 @@ bool matches(const std::optional<SortCondition>& sort, const std::string& sk) {
 }  // namespace
 
 bool SqliteStoreImpl::logged(const TableSpec& table) {
-  return table.name == "telemetry";
+  return table.name == kLoggedTable;
 }
 
 void SqliteStoreImpl::load_log() {
@@ -93,16 +96,8 @@ void SqliteStoreImpl::append(const Row& row) {
       "INSERT INTO telemetry_log (pk, sk, version, expires_at, body) VALUES (?1, ?2, ?3, ?4, ?5)");
   statement.bind_text(1, row.key.pk);
   statement.bind_text(2, row.key.sk);
-  if (row.version) {
-    statement.bind_int(3, *row.version);
-  } else {
-    statement.bind_null(3);
-  }
-  if (row.expires_at) {
-    statement.bind_int(4, *row.expires_at);
-  } else {
-    statement.bind_null(4);
-  }
+  statement.bind_optional(3, row.version);
+  statement.bind_optional(4, row.expires_at);
   statement.bind_blob(5, row.body);
   statement.run();
   // SQLite hands out the seq inside the write transaction, so two processes never share one.
@@ -118,7 +113,7 @@ std::map<std::string, SqliteStoreImpl::LogRow> SqliteStoreImpl::log_rows(
     statement.bind_int(1, seq);
     // Gone: moved into the table and deleted by a pass since the list was taken.
     if (!statement.step() || statement.column_text(0) != pk) continue;
-    LogRow row{seq, std::nullopt, {}};
+    LogRow row;
     if (!statement.is_null(2)) row.expires_at = statement.column_int(2);
     const auto body = statement.column_blob(3);
     row.body.assign(body.begin(), body.end());
@@ -228,7 +223,7 @@ void SqliteStoreImpl::run_pass_step(const std::function<void()>& step) {
 
 std::size_t SqliteStoreImpl::compact_log() {
   std::lock_guard pass(pass_mutex_);
-  const auto& table = table_or_throw("telemetry");
+  const auto& table = table_or_throw(kLoggedTable);
   const std::function<void()> finish_interrupted = [this] { finish_interrupted_pass(); };
   commit_in_group(finish_interrupted, false);
   const std::int64_t through = log_tail_.begin_pass();

@@ -46,6 +46,14 @@ void Statement::bind_null(int index) {
   check_bind(stmt_, sqlite3_bind_null(stmt_, index));
 }
 
+void Statement::bind_optional(int index, const std::optional<std::int64_t>& value) {
+  if (value) {
+    bind_int(index, *value);
+  } else {
+    bind_null(index);
+  }
+}
+
 bool Statement::step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;

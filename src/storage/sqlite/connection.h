@@ -4,6 +4,7 @@
 // guarantees it), so it is opened without SQLite's own mutex.
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -42,6 +43,8 @@ class Statement {
   void bind_int(int index, std::int64_t value);
   void bind_blob(int index, std::span<const std::uint8_t> value);
   void bind_null(int index);
+  // The value, or NULL when there is none.
+  void bind_optional(int index, const std::optional<std::int64_t>& value);
 
   // Advances to the next row; false when there is none.
   bool step();

@@ -80,8 +80,8 @@ class SqliteStoreImpl final : public SqliteStore {
   // Trims a page read with one row beyond q.limit and sets its cursor.
   static void finish_page(const Query& q, const IndexSpec* index, Page& page);
   void apply(const CheckedBatch& batch);
-  // A batch of one conditional Put (version_is, must_not_exist) on a table without a log: checks
-  // and writes in one statement, setting failed when the condition does not hold. False, having
+  // A batch of one conditional Put (version_is, must_not_exist), after flush_logged: checks and
+  // writes in one statement, setting failed when the condition does not hold. False, having
   // done nothing, for any other batch.
   bool put_if(const CheckedBatch& batch, std::optional<ConditionFailed>& failed);
   std::optional<Item> read_live_item(Connection& connection, const TableSpec& table,
@@ -93,7 +93,6 @@ class SqliteStoreImpl final : public SqliteStore {
 
   // The telemetry log (append_log.cpp, docs/decisions.md "Telemetry written as a log").
   struct LogRow {
-    std::int64_t seq;
     std::optional<std::int64_t> expires_at;
     std::vector<std::uint8_t> body;
   };

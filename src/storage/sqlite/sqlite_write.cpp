@@ -346,15 +346,8 @@ void bind_row(Statement& statement, const TableSpec& table, const Row& row) {
       statement.bind_null(at++);
     }
   }
-  auto bind_optional = [&](const std::optional<std::int64_t>& value) {
-    if (value) {
-      statement.bind_int(at++, *value);
-    } else {
-      statement.bind_null(at++);
-    }
-  };
-  bind_optional(row.version);
-  if (!table.ttl_attribute.empty()) bind_optional(row.expires_at);
+  statement.bind_optional(at++, row.version);
+  if (!table.ttl_attribute.empty()) statement.bind_optional(at++, row.expires_at);
   statement.bind_blob(at, row.body);
 }
 
@@ -373,10 +366,8 @@ bool SqliteStoreImpl::put_if(const CheckedBatch& batch, std::optional<ConditionF
   if (batch.targets.size() != 1 || !batch.put_rows[0]) return false;
   const auto& target = batch.targets[0];
   const auto kind = target.condition.kind;
-  if (logged(*target.table) ||
-      (kind != Condition::Kind::version_is && kind != Condition::Kind::must_not_exist)) {
-    return false;
-  }
+  // A logged table's partition is in the table by now (flush_logged ran first).
+  if (kind != Condition::Kind::version_is && kind != Condition::Kind::must_not_exist) return false;
   const auto& sql = row_sql(*target.table);
   auto statement = writer_->prepare(kind == Condition::Kind::version_is ? sql.update_if_version
                                                                         : sql.insert_if_absent);

@@ -199,14 +199,25 @@ TEST_CASE("the logged telemetry table answers as the model does under random ope
               it != model.end() && (!it->second.contains("expires_at") ||
                                     it->second["expires_at"].get<std::int64_t>() > o.now.load());
           if (pick(2) == 0) {
-            store->write({{Update{kTelemetry,
-                                  key,
-                                  {{"value", ++value}},
-                                  {},
-                                  live ? Condition::must_exist() : Condition::must_not_exist()}}});
+            ++value;
+            if (live || value % 2 == 0) {
+              store->write(
+                  {{Update{kTelemetry,
+                           key,
+                           {{"value", value}},
+                           {},
+                           live ? Condition::must_exist() : Condition::must_not_exist()}}});
+            } else {
+              // A conditional Put: one statement (put_if) once the partition is flushed.
+              store->write(
+                  {{Put{kTelemetry, reading(key.pk, key.sk, value), Condition::must_not_exist()}}});
+            }
             Item updated = live ? it->second : Item{{"pk", key.pk}, {"sk", key.sk}};
             updated["value"] = value;
             model[{key.pk, key.sk}] = updated;
+            CHECK_THROWS_AS(store->write({{Put{kTelemetry, reading(key.pk, key.sk, value + 1000),
+                                               Condition::must_not_exist()}}}),
+                            ConditionFailed);
           } else {
             CHECK_THROWS_AS(store->write({{Delete{
                                 kTelemetry, key,
