@@ -30,6 +30,9 @@ struct LaneServer {
     router.add("GET", "/now", Access::anyone(), [](Request&) {
       return Response::json(200, {{"now", true}});
     });
+    router.add("POST", "/echo", Access::anyone(), [](Request& r) {
+      return Response::json(200, {{"echo", r.body}});
+    });
     options.port = 0;
     server = std::make_unique<http::Server>(
         options, [this](Request& r) { return dispatcher.handle(r); }, log, metrics);
@@ -159,4 +162,48 @@ TEST_CASE("a write runs while the read threads are all busy and the read queue i
   CHECK(read->json().at("held") == "read");
   CHECK(waited->json().at("now") == true);
   CHECK(written->json().at("held") == "write");
+}
+
+TEST_CASE("every connection gets its answers in order, with one I/O thread or several",
+          "[server]") {
+  // One I/O thread runs every session's handlers itself; with several, each session has a strand.
+  for (const std::size_t io_threads : {std::size_t{1}, std::size_t{4}}) {
+    INFO("io_threads " << io_threads);
+    http::ServerOptions o;
+    o.io_threads = io_threads;
+    o.worker_threads = 3;
+    o.read_threads = 3;
+    LaneServer s(o);
+    constexpr int kClients = 8;
+    constexpr int kRequests = 60;
+    std::vector<std::thread> clients;
+    std::vector<int> in_order(kClients, 0);
+    for (int c = 0; c < kClients; ++c) {
+      clients.emplace_back([&s, &in_order, c] {
+        Connection connection(s.port);
+        // Pipelined: every request is sent before the first answer is read, reads and writes
+        // mixed, so the session hands requests to both lanes back to back.
+        std::string all;
+        for (int i = 0; i < kRequests; ++i) {
+          const std::string body = std::to_string(c) + ":" + std::to_string(i);
+          all += i % 3 == 0 ? "GET /now HTTP/1.1\r\nHost: x\r\n\r\n"
+                            : "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                                  std::to_string(body.size()) + "\r\n\r\n" + body;
+        }
+        connection.send(all);
+        for (int i = 0; i < kRequests; ++i) {
+          auto res = connection.read_response(10s);
+          if (!res || res->status != 200) return;
+          const auto json = res->json();
+          const bool expected =
+              i % 3 == 0 ? json.value("now", false)
+                         : json.value("echo", "") == std::to_string(c) + ":" + std::to_string(i);
+          if (!expected) return;
+          ++in_order[c];
+        }
+      });
+    }
+    for (auto& t : clients) t.join();
+    for (int c = 0; c < kClients; ++c) CHECK(in_order[c] == kRequests);
+  }
 }
