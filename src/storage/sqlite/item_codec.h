@@ -31,6 +31,11 @@ struct Row {
 // attribute for the message.
 void reject_floats(const Item& value, const std::string& where);
 
+// The length of value.dump() (compact, UTF-8 kept as it is), measured without writing the text;
+// nullopt when a string or member name in it is not valid UTF-8 (dump() would throw). Throws
+// InvalidRequest when value holds a floating-point number. Exposed for its tests.
+std::optional<std::size_t> json_text_size(const Item& value);
+
 // Throws InvalidRequest unless the reserved attribute name may hold value ("version" and
 // "expires_at" must be int64 integers; nothing else is checked here).
 void check_reserved_attribute(const std::string& name, const Item& value);

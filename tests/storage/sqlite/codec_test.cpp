@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <limits>
 #include <random>
 
 #include "storage/sqlite/base64.h"
@@ -201,6 +202,141 @@ TEST_CASE("the body reader refuses truncated and trailing bytes as nlohmann's re
   CHECK_THROWS(decode_body(trailing));
   CHECK(same(decode_body(bytes), nlohmann_decode(bytes)));
   CHECK(decode_body(bytes) == item);
+}
+
+namespace {
+
+// Random text: mostly ASCII and valid multi-byte UTF-8, with control characters, quotes and
+// backslashes; with `any_bytes`, also arbitrary bytes (often not UTF-8).
+std::string random_text(std::mt19937& random, bool any_bytes) {
+  static const std::vector<std::string> pieces = {"a",
+                                                  "Z",
+                                                  "0",
+                                                  " ",
+                                                  "\"",
+                                                  "\\",
+                                                  "/",
+                                                  "\b",
+                                                  "\f",
+                                                  "\n",
+                                                  "\r",
+                                                  "\t",
+                                                  std::string(1, '\0'),
+                                                  "\x01",
+                                                  "\x1f",
+                                                  "\x7f",
+                                                  "\xc3\xa9",
+                                                  "\xe2\x82\xac",
+                                                  "\xf0\x9f\x94\x8b",
+                                                  "\xed\x9f\xbf",
+                                                  "\xef\xbf\xbf",
+                                                  "\xf4\x8f\xbf\xbf"};
+  std::string out;
+  const auto length = random() % 12;
+  for (std::size_t i = 0; i < length; ++i) {
+    if (any_bytes && random() % 4 == 0) {
+      out.push_back(static_cast<char>(0x80 + random() % 0x80));
+    } else {
+      out += pieces[random() % pieces.size()];
+    }
+  }
+  return out;
+}
+
+Item random_value(std::mt19937& random, int depth, bool any_bytes) {
+  switch (random() % (depth > 3 ? 6 : 8)) {
+    case 0:
+      return nullptr;
+    case 1:
+      return random() % 2 == 0;
+    case 2:
+      return static_cast<std::int64_t>(random()) - static_cast<std::int64_t>(random()) * 4096;
+    case 3:
+      return random() % 2 ? std::numeric_limits<std::int64_t>::min()
+                          : std::numeric_limits<std::int64_t>::max();
+    case 4:
+      return std::numeric_limits<std::uint64_t>::max() - random() % 100;
+    case 5:
+      return random_text(random, any_bytes);
+    case 6: {
+      Item array = Item::array();
+      for (auto n = random() % 4; n > 0; --n)
+        array.push_back(random_value(random, depth + 1, any_bytes));
+      return array;
+    }
+    default: {
+      Item object = Item::object();
+      for (auto n = random() % 4; n > 0; --n) {
+        object[random_text(random, any_bytes)] = random_value(random, depth + 1, any_bytes);
+      }
+      return object;
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("the item size is the length of its JSON text, measured without writing it", "[sqlite]") {
+  std::mt19937 random(11);
+  int invalid = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const bool any_bytes = i % 2 == 1;
+    const Item value = random_value(random, 0, any_bytes);
+    std::optional<std::size_t> dumped;
+    try {
+      dumped = value.dump().size();
+    } catch (const nlohmann::json::type_error&) {
+      ++invalid;  // dump() refuses text that is not UTF-8; so must the measure
+    }
+    INFO(value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    REQUIRE(json_text_size(value) == dumped);
+  }
+  CHECK(invalid > 1000);  // the random bytes did produce text that is not UTF-8
+
+  // Every malformed sequence class, each alone in a string.
+  for (const char* bad :
+       {"\x80", "\xc0\xaf", "\xc1\xbf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf0\x80\x80\xaf",
+        "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\xc3", "\xe2\x82", "\xf0\x9f\x94"}) {
+    INFO(bad);
+    CHECK_FALSE(json_text_size(Item(std::string(bad))));
+    CHECK_FALSE(json_text_size(Item{{std::string(bad), 1}}));
+  }
+  CHECK(json_text_size(Item(std::string("\xf4\x8f\xbf\xbf"))) == 6u);
+}
+
+TEST_CASE("an item's row refuses floats by path and text that is not UTF-8", "[sqlite]") {
+  const TableSpec table{"entities", {}, ""};
+  const Item base = {{"pk", "p"}, {"sk", "s"}};
+  auto refusal = [&table](const Item& item) -> std::string {
+    try {
+      encode_row(table, item);
+    } catch (const InvalidRequest& e) {
+      return e.what();
+    }
+    return "";
+  };
+  Item nested = base;
+  nested["reading"] = {{"cells", {1, 2, 3.5}}};
+  CHECK(refusal(nested) ==
+        "attribute reading.cells[2] is a floating-point number; store integers (e.g. minor units)");
+  Item top = base;
+  top["amount"] = 0.5;
+  CHECK(refusal(top) ==
+        "attribute amount is a floating-point number; store integers (e.g. minor units)");
+  Item bad_key = base;
+  bad_key["x"] = {{std::string("\xff"), 1}};
+  CHECK(refusal(bad_key) == "item [p | s] holds a string that is not valid UTF-8");
+  Item big = base;
+  big["blob"] = std::string(kMaxItemBytes, 'x');
+  CHECK(refusal(big).find("is larger than") != std::string::npos);
+  Item fits = base;
+  // {"blob":"…","pk":"p","sk":"s"} is exactly kMaxItemBytes long.
+  fits["blob"] =
+      std::string(kMaxItemBytes - std::string(R"({"blob":"","pk":"p","sk":"s"})").size(), 'x');
+  CHECK(fits.dump().size() == kMaxItemBytes);
+  CHECK(refusal(fits).empty());
+  fits["blob"] = fits["blob"].get<std::string>() + "\n";  // escaped: two bytes more
+  CHECK(refusal(fits).find("is larger than") != std::string::npos);
 }
 
 }  // namespace cellfleet::storage::testing
