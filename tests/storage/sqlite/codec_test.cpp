@@ -81,7 +81,43 @@ Item nlohmann_decode(const std::vector<std::uint8_t>& bytes) {
   return Item::from_cbor(bytes.begin(), bytes.end(), true, true, Item::cbor_tag_handler_t::store);
 }
 
-Item random_value(std::mt19937_64& random, int depth) {
+// Random text: ASCII, multi-byte UTF-8 up to U+10FFFF, control characters, quotes and
+// backslashes; with any_bytes, also bytes 0x80-0xFF anywhere (often not UTF-8).
+std::string random_text(std::mt19937_64& random, bool any_bytes) {
+  static const std::vector<std::string> pieces = {"a",
+                                                  "z",
+                                                  "0",
+                                                  " ",
+                                                  "#",
+                                                  "\"",
+                                                  "\\",
+                                                  "\b",
+                                                  "\f",
+                                                  "\n",
+                                                  "\r",
+                                                  "\t",
+                                                  std::string(1, '\0'),
+                                                  "\x01",
+                                                  "\x1f",
+                                                  "\x7f",
+                                                  "\xc3\xa9",
+                                                  "\xe2\x82\xac",
+                                                  "\xf0\x9f\x94\x8b",
+                                                  "\xed\x9f\xbf",
+                                                  "\xf4\x8f\xbf\xbf"};
+  std::string text;
+  for (auto n = random() % 120; n > 0; --n) {
+    if (any_bytes && random() % 4 == 0) {
+      text.push_back(static_cast<char>(0x80 + random() % 0x80));
+    } else {
+      text += pieces[random() % pieces.size()];
+    }
+  }
+  return text;
+}
+
+// A random item value; with any_bytes its texts may hold bytes that are not UTF-8.
+Item random_value(std::mt19937_64& random, int depth, bool any_bytes = false) {
   static const std::vector<std::int64_t> edges = {0,
                                                   1,
                                                   23,
@@ -114,22 +150,21 @@ Item random_value(std::mt19937_64& random, int depth) {
       return static_cast<std::uint64_t>(random());  // beyond int64 too
     case 4:
       return static_cast<std::int64_t>(random()) >> (random() % 64);
-    case 5: {
-      static const std::vector<std::string> pieces = {"a", "b", "\xc3\xa9", "z",
-                                                      "#", "0", " ",        "\xe2\x82\xac"};
-      std::string text;
-      for (auto n = random() % 120; n > 0; --n) text += pieces[random() % pieces.size()];
-      return text;
-    }
+    case 5:
+      return random_text(random, any_bytes);
     case 6: {
       Item array = Item::array();
-      for (auto n = random() % 5; n > 0; --n) array.push_back(random_value(random, depth + 1));
+      for (auto n = random() % 5; n > 0; --n) {
+        array.push_back(random_value(random, depth + 1, any_bytes));
+      }
       return array;
     }
     default: {
       Item object = Item::object();
       for (auto n = random() % 30; n > 0; --n) {
-        object["k" + std::to_string(random() % 40)] = random_value(random, depth + 1);
+        const std::string key = random() % 4 == 0 ? random_text(random, any_bytes)
+                                                  : "k" + std::to_string(random() % 40);
+        object[key] = random_value(random, depth + 1, any_bytes);
       }
       return object;
     }
@@ -144,7 +179,7 @@ TEST_CASE(
   std::mt19937_64 random(11);
   for (int i = 0; i < 2000; ++i) {
     Item item = Item::object();
-    for (auto n = random() % 40; n > 0; --n) {
+    for (auto n = random() % 120; n > 0; --n) {
       item["a" + std::to_string(random() % 60)] = random_value(random, 0);
     }
     const auto bytes = Item::to_cbor(item);
@@ -204,80 +239,8 @@ TEST_CASE("the body reader refuses truncated and trailing bytes as nlohmann's re
   CHECK(decode_body(bytes) == item);
 }
 
-namespace {
-
-// Random text: mostly ASCII and valid multi-byte UTF-8, with control characters, quotes and
-// backslashes; with `any_bytes`, also arbitrary bytes (often not UTF-8).
-std::string random_text(std::mt19937& random, bool any_bytes) {
-  static const std::vector<std::string> pieces = {"a",
-                                                  "Z",
-                                                  "0",
-                                                  " ",
-                                                  "\"",
-                                                  "\\",
-                                                  "/",
-                                                  "\b",
-                                                  "\f",
-                                                  "\n",
-                                                  "\r",
-                                                  "\t",
-                                                  std::string(1, '\0'),
-                                                  "\x01",
-                                                  "\x1f",
-                                                  "\x7f",
-                                                  "\xc3\xa9",
-                                                  "\xe2\x82\xac",
-                                                  "\xf0\x9f\x94\x8b",
-                                                  "\xed\x9f\xbf",
-                                                  "\xef\xbf\xbf",
-                                                  "\xf4\x8f\xbf\xbf"};
-  std::string out;
-  const auto length = random() % 12;
-  for (std::size_t i = 0; i < length; ++i) {
-    if (any_bytes && random() % 4 == 0) {
-      out.push_back(static_cast<char>(0x80 + random() % 0x80));
-    } else {
-      out += pieces[random() % pieces.size()];
-    }
-  }
-  return out;
-}
-
-Item random_value(std::mt19937& random, int depth, bool any_bytes) {
-  switch (random() % (depth > 3 ? 6 : 8)) {
-    case 0:
-      return nullptr;
-    case 1:
-      return random() % 2 == 0;
-    case 2:
-      return static_cast<std::int64_t>(random()) - static_cast<std::int64_t>(random()) * 4096;
-    case 3:
-      return random() % 2 ? std::numeric_limits<std::int64_t>::min()
-                          : std::numeric_limits<std::int64_t>::max();
-    case 4:
-      return std::numeric_limits<std::uint64_t>::max() - random() % 100;
-    case 5:
-      return random_text(random, any_bytes);
-    case 6: {
-      Item array = Item::array();
-      for (auto n = random() % 4; n > 0; --n)
-        array.push_back(random_value(random, depth + 1, any_bytes));
-      return array;
-    }
-    default: {
-      Item object = Item::object();
-      for (auto n = random() % 4; n > 0; --n) {
-        object[random_text(random, any_bytes)] = random_value(random, depth + 1, any_bytes);
-      }
-      return object;
-    }
-  }
-}
-
-}  // namespace
-
 TEST_CASE("the item size is the length of its JSON text, measured without writing it", "[sqlite]") {
-  std::mt19937 random(11);
+  std::mt19937_64 random(11);
   int invalid = 0;
   for (int i = 0; i < 20000; ++i) {
     const bool any_bytes = i % 2 == 1;
