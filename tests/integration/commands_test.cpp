@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "support/api.h"
@@ -47,12 +48,18 @@ std::string queued_id(const HttpResponse& res) {
   return res.json().at("id");
 }
 
-// GET /v1/device/commands?wait=N on its own connection, read with room for the wait.
-HttpResponse fetch(const Api& api, const Pack& pack, int wait = 0) {
+// GET /v1/device/commands?wait=N on its own connection, read with room for the wait; nullopt when
+// no complete answer came. It asserts nothing, so other threads may call it (Catch's assertions
+// are not thread-safe: ThreadSanitizer reported them when this asserted from a waiting thread).
+std::optional<HttpResponse> read_commands(const Api& api, const Pack& pack, int wait) {
   Connection c(api.port);
   c.send("GET /v1/device/commands?wait=" + std::to_string(wait) +
          " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + pack.credential + "\r\n\r\n");
-  auto res = c.read_response(std::chrono::seconds(wait + 15));
+  return c.read_response(std::chrono::seconds(wait + 15));
+}
+
+HttpResponse fetch(const Api& api, const Pack& pack, int wait = 0) {
+  auto res = read_commands(api, pack, wait);
   REQUIRE(res);
   return *res;
 }
@@ -219,11 +226,13 @@ TEST_CASE("a waiting pack gets a command queued during its wait well before the 
   auto pack = make_pack(api, op, "SN-1");
 
   const auto start = steady::now();
-  auto waiting = std::async(std::launch::async, [&] { return fetch(api, pack, 25); });
+  auto waiting = std::async(std::launch::async, [&] { return read_commands(api, pack, 25); });
   std::this_thread::sleep_for(1s);
   const std::string id = queued_id(queue(api, op, pack.id, "unlock"));
-  auto res = waiting.get();
+  const auto answer = waiting.get();
   const auto waited = steady::now() - start;
+  REQUIRE(answer);
+  const auto& res = *answer;
   INFO(res.body);
   REQUIRE(res.status == 200);
   REQUIRE(res.json().at("items").size() == 1);
@@ -379,14 +388,16 @@ TEST_CASE("SIGTERM during a long-poll answers it and the server exits 0 promptly
 
   steady::time_point answered;
   auto waiting = std::async(std::launch::async, [&] {
-    auto res = fetch(api, pack, 25);
+    auto res = read_commands(api, pack, 25);
     answered = steady::now();
     return res;
   });
   std::this_thread::sleep_for(1s);
   const auto start = steady::now();
   CHECK(server.signal_and_wait(SIGTERM, 10s) == 0);
-  auto res = waiting.get();
+  const auto answer = waiting.get();
+  REQUIRE(answer);
+  const auto& res = *answer;
   CHECK(answered - start < 5s);  // answered by the drain, not at the end of its 25 s wait
   CHECK(res.status == 200);
   CHECK(res.json().at("items").empty());
