@@ -29,7 +29,9 @@ fresh_dynamodb() {
   export CELLFLEET_TEST_DYNAMODB_ENDPOINT="$endpoint"
   echo "test.sh: DynamoDB Local at $endpoint"
 }
-trap 'scripts/dynamodb-local.sh stop >/dev/null 2>&1 || true' EXIT
+# An absolute path: the release run below ends inside build/ci, where a relative one is not found
+# (and "|| true" hid that, leaving an emulator running after every run).
+trap '"$repo/scripts/dynamodb-local.sh" stop >/dev/null 2>&1 || true' EXIT
 
 if [[ "${CELLFLEET_SKIP_ASAN:-0}" != "1" ]]; then
   echo "test.sh: sanitizer build (address, undefined)"
